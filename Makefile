@@ -1,0 +1,51 @@
+# Two commands do all set-up on a fresh machine with Python 3.11:
+#   make run    — install, fetch and verify the model, build the index, serve the web app on 127.0.0.1:7860
+#   make test   — install (with test tools and Chromium), fetch the model, build the index, run every test
+# Big downloads (model slices, embeddings) are cached in ~/.cache/duty-assistant, pip's in ~/.cache/pip.
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+DA     := $(VENV)/bin/duty-assistant
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: run test install model index eval report bench browser clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+model: install
+	$(DA) model fetch embeddinggemma-300m
+
+index: model
+	$(DA) index build
+
+run: index
+	$(DA) serve
+
+# Debian's Chromium for the browser tests (Playwright drives it; nothing is downloaded by Playwright itself).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+
+test: index browser
+	$(DA) model fetch e5-small
+	$(DA) parse --check
+	$(PY) -m pytest -q
+
+eval: index
+	$(DA) eval eval/questions/dev.jsonl eval/questions/test.jsonl --compare --report eval/results.md --json eval/results.json --chart eval/top1-by-style.png
+
+bench: index
+	$(DA) bench --json eval/bench.json
+
+clean:
+	rm -rf $(VENV) index/*/ .pytest_cache

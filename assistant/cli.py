@@ -1,0 +1,252 @@
+"""`duty-assistant`: one command with sub-commands, each thin over the Python API.
+
+Errors a user can cause (bad question, missing model, damaged index, malformed source) print one clear
+line saying what happened and what to do, and exit non-zero, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__, paths
+
+
+def _config(args):
+    from .config import RetrievalConfig
+
+    config = RetrievalConfig.load(getattr(args, "config", None))
+    if getattr(args, "model", None):
+        config = config.with_(model=args.model)
+    return config
+
+
+# -- parse ----------------------------------------------------------------------------------------------
+
+
+def cmd_parse(args) -> int:
+    from .store import parse_source, render, write_atomic
+
+    duties, registry = parse_source(Path(args.source), Path(args.aliases))
+    duties_text, departments_text = render(duties, registry)
+    out, dept_out = Path(args.out), Path(args.departments)
+    if args.check:
+        stale = [p for p, text in ((out, duties_text), (dept_out, departments_text))
+                 if not p.exists() or p.read_text(encoding="utf-8") != text]
+        if stale:
+            print(f"out of date: {', '.join(map(str, stale))}; run `duty-assistant parse` and commit the result",
+                  file=sys.stderr)
+            return 1
+        print(f"up to date: {len(duties)} duties, {len(registry.departments)} departments")
+        return 0
+    write_atomic(out, duties_text)
+    write_atomic(dept_out, departments_text)
+    counts = {}
+    for d in duties:
+        counts[d.list.value] = counts.get(d.list.value, 0) + 1
+    print(f"wrote {out} ({', '.join(f'{k} {v}' for k, v in counts.items())}; "
+          f"{sum(len(d.steps) for d in duties)} steps) and {dept_out} ({len(registry.departments)} departments)")
+    return 0
+
+
+# -- model ----------------------------------------------------------------------------------------------
+
+
+def cmd_model(args) -> int:
+    from . import models
+
+    if args.action == "list":
+        for name, spec in models.MODELS.items():
+            ready = "ready" if (spec.folder / models.VERIFIED_MARK).exists() else "not fetched"
+            default = " (default)" if name == models.DEFAULT_MODEL else ""
+            print(f"{name}{default}: {spec.description} [{ready}; {spec.folder}]")
+        return 0
+    if args.action == "fetch":
+        for name in args.names or [models.DEFAULT_MODEL]:
+            folder = models.fetch(name, progress=not args.quiet, force=args.force)
+            print(f"{name}: verified, in {folder}")
+        return 0
+    if args.action == "verify":
+        name = args.names[0] if args.names else models.DEFAULT_MODEL
+        spec = models.get_spec(name)
+        models.verify(spec.folder, spec.hashes or models.check_marked(spec.folder)["weights"])
+        print(f"{name}: every weight file matches its sha256")
+        return 0
+    return 2
+
+
+# -- index ----------------------------------------------------------------------------------------------
+
+
+def cmd_index(args) -> int:
+    from .api import build_index
+
+    manifest, built = build_index(_config(args), force=args.force, progress=not args.quiet,
+                                  use_cache=not args.no_cache)
+    if built:
+        print(f"built index: {manifest.unit_count} units, dim {manifest.dimension}, model {manifest.model}, "
+              f"{manifest.build_seconds:.1f} s")
+    else:
+        print(f"index is up to date ({manifest.unit_count} units, model {manifest.model}); use --force to rebuild")
+    return 0
+
+
+# -- ask ------------------------------------------------------------------------------------------------
+
+
+def cmd_ask(args) -> int:
+    from .answer import render_text
+    from .api import Assistant
+
+    assistant = Assistant.open(_config(args), build=args.build)
+    questions = args.question or []
+    if not questions:
+        questions = [line.strip() for line in sys.stdin if line.strip()]
+    for question in questions:
+        answer = assistant.ask(question, k=args.k, list=args.list, department=args.department, category=args.category)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False, indent=None if len(questions) > 1 else 1))
+        else:
+            print(render_text(answer, full=args.full))
+            if len(questions) > 1:
+                print("\n" + "─" * 40)
+    return 0
+
+
+def cmd_departments(args) -> int:
+    from .store import load_registry
+
+    registry = load_registry()
+    for row in registry.to_rows():
+        print(f"{row['name']}\t{'、'.join(row['short'])}\t{'、'.join(row['aliases'])}\t{row['en']}")
+    return 0
+
+
+# -- the rest: evaluation, web, health check, benchmarks (each in its own module) -------------------------
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import main as eval_main
+
+    return eval_main(args)
+
+
+def cmd_serve(args) -> int:
+    from .web import serve
+
+    return serve(args)
+
+
+def cmd_doctor(args) -> int:
+    from .doctor import main as doctor_main
+
+    return doctor_main(args)
+
+
+def cmd_bench(args) -> int:
+    from .bench import main as bench_main
+
+    return bench_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="duty-assistant",
+        description="Who handles this? Answers from a town's official duty lists (履职事项清单).",
+    )
+    parser.add_argument("--version", action="version", version=f"duty-assistant {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("parse", help="source document → data/duties.jsonl and data/departments.jsonl")
+    p.add_argument("--source", default=str(paths.DEFAULT_SOURCE), help="the list, as tab-separated text")
+    p.add_argument("--aliases", default=str(paths.DEPARTMENT_ALIASES), help="hand-kept department aliases (JSON)")
+    p.add_argument("--out", default=str(paths.DUTIES))
+    p.add_argument("--departments", default=str(paths.DEPARTMENTS))
+    p.add_argument("--check", action="store_true", help="exit 1 if the committed files are out of date")
+    p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("model", help="fetch, list or verify embedding models (offline after fetch)")
+    p.add_argument("action", choices=["fetch", "list", "verify"])
+    p.add_argument("names", nargs="*", help="registry names (default: the default model)")
+    p.add_argument("--force", action="store_true", help="fetch and verify again even if ready")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_model)
+
+    p = sub.add_parser("index", help="build the vector index")
+    p.add_argument("action", choices=["build"])
+    p.add_argument("--force", action="store_true", help="rebuild even if the index is current")
+    p.add_argument("--model", help="registry name or model folder")
+    p.add_argument("--config", help="retrieval config (JSON)")
+    p.add_argument("--no-cache", action="store_true", help="do not reuse cached embeddings")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", help="answer a question (or one per line on stdin)")
+    p.add_argument("question", nargs="*")
+    p.add_argument("-k", type=int, default=5, help="number of duties to show (default 5)")
+    p.add_argument("--list", choices=["basic", "coop", "reclaimed"])
+    p.add_argument("--department", help="only duties of this county body (any name: 县水利局, 民政局, police…)")
+    p.add_argument("--category", help="only this category (事项类别)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--full", action="store_true", help="show every card in full")
+    p.add_argument("--model", help="registry name or model folder")
+    p.add_argument("--config", help="retrieval config (JSON)")
+    p.add_argument("--build", action="store_true", help="build the index first if it is missing or stale")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("departments", help="list the county bodies with their short forms and aliases")
+    p.set_defaults(func=cmd_departments)
+
+    p = sub.add_parser("eval", help="evaluate retrieval on a question file")
+    from .evaluate import add_arguments as eval_arguments
+
+    eval_arguments(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", help="start the web app (Gradio) on 127.0.0.1:7860")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--share", action="store_true", help="ask Gradio for a public share link (off by default)")
+    p.add_argument("--model", help="registry name or model folder")
+    p.add_argument("--config", help="retrieval config (JSON)")
+    p.add_argument("--auth-file", help="file with `user:password` lines (or set DUTY_ASSISTANT_AUTH=user:password)")
+    p.add_argument("--log-questions", help="append questions to this file (off by default)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("doctor", help="check data, departments, model files, index and manifest; say what to do")
+    p.add_argument("--model", help="registry name or model folder")
+    p.add_argument("--config", help="retrieval config (JSON)")
+    p.add_argument("--full", action="store_true", help="also re-hash the model weights (slow)")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("bench", help="measure speed and memory; write eval/bench.md")
+    from .bench import add_arguments as bench_arguments
+
+    bench_arguments(p)
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .index import IndexProblem
+    from .models import ModelError
+    from .parse import ParseError
+    from .query import QuestionError
+    from .store import DataError
+
+    try:
+        return args.func(args) or 0
+    except (ParseError, DataError, ModelError, IndexProblem, QuestionError, ValueError, KeyError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"duty-assistant {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Retrieval configuration: every strategy and weight in one place, chosen once, overridable from a JSON file.
+
+The shipped values were chosen on the `dev` question split (see eval/report.md, "Ablation").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    model: str | None = None  # registry name or folder; None: $DUTY_ASSISTANT_MODEL or the default
+    dim: int | None = None  # Matryoshka truncation of the embeddings; None keeps the model's dimension
+    index_type: str = "flat"  # flat (exact) | hnsw (approximate)
+    question_units: bool = True  # index the similar questions (相似问) as units
+    lexicon: bool = True  # expand everyday words to the list's words
+    pinyin: bool = True  # map typos / homophones to the list's words by pinyin
+    dense_expansion: bool = True  # embed the question with its expansions appended
+    dense_weight: float = 1.0  # 0: no embedding model at all (BM25 alone, for comparison)
+    bm25_weight: float = 0.1  # weight of the max-normalised BM25 score
+    department_boost: float = 0.15  # added to duties of a body the question names
+    sentence_weight: float = 0.95  # long messages: weight of the best single sentence's score (0: off)
+    long_chars: int = 40  # a question this long (characters) is also scored sentence by sentence
+    evidence_margin: float = 0.06  # units within this of a duty's best unit count as matched evidence
+    decline_threshold: float = 0.5  # confidence below this: "not in the list"
+    decline_lexical_bonus: float = 0.05  # confidence bonus when lexicon, pinyin or a body name matched
+    related_threshold: float = 0.4  # below the decline threshold but above this: "possibly related"
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> "RetrievalConfig":
+        """Defaults, overridden by the keys of a JSON file; an unknown key is an error naming the valid ones."""
+        if path is None:
+            return cls()
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ValueError(f"config file not found: {path}") from None
+        except json.JSONDecodeError as err:
+            raise ValueError(f"config file {path} is not valid JSON ({err.msg}, line {err.lineno})") from None
+        return cls().with_(**data)
+
+    def with_(self, **changes) -> "RetrievalConfig":
+        valid = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - valid)
+        if unknown:
+            raise ValueError(f"Unknown config key(s) {', '.join(unknown)}. Choose from {', '.join(sorted(valid))}.")
+        return replace(self, **changes)
+
+    def to_json(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,55 @@
+"""The lexical signal: BM25 (bm25s) over jieba tokens of each duty's text.
+
+One document per duty (title, steps, similar questions), so a BM25 score is already a duty score.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+_WORD = re.compile(r"[\u4e00-\u9fff]+|[A-Za-z]+|\d+")
+# Function words and the question words people wrap around a topic carry no topic.
+STOPWORDS = frozenset(
+    "的 了 和 与 及 或 是 在 有 我 你 他 她 们 这 那 个 吗 呢 吧 啊 呀 么 什么 怎么 怎么办 怎样 如何 哪 哪里 哪儿 哪个 "
+    "谁 谁管 找 找谁 管 归 负责 办 办理 要 想 能 可以 需要 应该 去 到 给 对 把 被 就 都 也 还 又 请问 一下 咨询 问 问题 "
+    "村民 老乡 镇上 镇里 本镇 我们 你们 他们 部门 单位 工作 事 事情 the a an of to for and or is are do does who what where "
+    "how which i my we our you your in on at with can should about".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """jieba search-mode tokens (and lower-cased latin words), without stopwords and punctuation."""
+    import jieba
+
+    tokens = []
+    for token in jieba.cut_for_search(text):
+        token = token.strip().lower()
+        if token and _WORD.fullmatch(token) and token not in STOPWORDS:
+            tokens.append(token)
+    return tokens
+
+
+class LexicalScorer:
+    """BM25 over one document per duty.
+
+    Args:
+        documents: the text of each duty's document, in duty order.
+    """
+
+    def __init__(self, documents: list[str]):
+        import bm25s
+        import jieba
+
+        jieba.setLogLevel(60)
+        self.retriever = bm25s.BM25()
+        self.retriever.index([tokenize(d) or ["_"] for d in documents], show_progress=False)
+        self.size = len(documents)
+
+    def scores(self, text: str) -> np.ndarray:
+        """BM25 score of every document for a query (zeros when no token is known)."""
+        tokens = tokenize(text)
+        if not tokens:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)

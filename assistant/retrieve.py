@@ -1,0 +1,182 @@
+"""Question → ranked duties with evidence.
+
+Signals, fused once per question:
+- dense: cosine between the question (and, for a long message, each of its sentences) and every retrieval
+  unit (duty, step, clause, similar question), aggregated to a duty by its best unit;
+- lexical: BM25 over jieba tokens of each duty's text, max-normalised, at a small weight;
+- department cue: a bonus for the duties of a county body the question names.
+Then a confidence for declining: the best dense score plus a bonus when the question used the list's words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import RetrievalConfig
+from .departments import Registry
+from .domain import Duty, Evidence, Hit, ListKind, Unit
+from .encode import Encoder
+from .lexical import LexicalScorer
+from .query import LexiconEntry, PinyinMatcher, Query, QuestionError, clean, language, lexicon_matches, searchable, split_sentences
+
+
+@dataclass
+class Filters:
+    """Optional restrictions: a list, a category, a county body (any name form)."""
+
+    list: ListKind | None = None
+    category: str | None = None
+    department: str | None = None  # canonical name
+
+    def allows(self, duty: Duty) -> bool:
+        if self.list is not None and duty.list is not self.list:
+            return False
+        if self.category and duty.category != self.category:
+            return False
+        if self.department and self.department not in duty.departments and not any(
+            s.department == self.department for s in duty.steps
+        ):
+            return False
+        return True
+
+
+@dataclass
+class Result:
+    """What retrieval found for one question."""
+
+    query: Query
+    hits: list[Hit]
+    answered: bool  # the first hit answers the question
+    confidence: float
+    related: bool = False  # not answered, but the hits are shown as "possibly related"
+    signals: dict = field(default_factory=dict)
+
+
+class Retriever:
+    """Ranks duties for a question. Built from loaded parts; see `api.Assistant` for loading them.
+
+    Args:
+        duties: all duties, in list order.
+        registry: the department registry.
+        units: the index's unit table (row i ↔ vector i).
+        faiss_index: the FAISS index over the units' vectors.
+        encoder: encodes questions.
+        config: weights and strategies.
+        lexicon: everyday ↔ official entries.
+        vocabulary: the list's own words, for pinyin matching.
+        known_words: words never treated as typos.
+    """
+
+    def __init__(
+        self, duties: list[Duty], registry: Registry, units: list[Unit], faiss_index, encoder: Encoder,
+        config: RetrievalConfig, lexicon: list[LexiconEntry] = (), vocabulary: set[str] = frozenset(),
+        known_words: set[str] = frozenset(), lexical_documents: list[str] | None = None,
+    ):
+        self.duties = duties
+        self.by_id = {d.id: d for d in duties}
+        self.position = {d.id: i for i, d in enumerate(duties)}
+        self.registry = registry
+        self.units = units
+        self.unit_duty = np.array([self.position[u.duty_id] for u in units], dtype=np.int64)
+        self.faiss = faiss_index
+        self.encoder = encoder
+        self.config = config
+        self.lexicon = list(lexicon) if config.lexicon else []
+        self.pinyin = PinyinMatcher(vocabulary, known_words) if config.pinyin and vocabulary else None
+        self.lexical = LexicalScorer(lexical_documents) if lexical_documents and config.bm25_weight > 0 else None
+        self.department_mask = {
+            name: np.array([name in d.departments for d in duties]) for name in registry.departments
+        }
+
+    # -- the question ---------------------------------------------------------------------------------
+
+    def analyse(self, question: str) -> Query:
+        """Clean and analyse a question; raise QuestionError when there is nothing to search for."""
+        text, truncated = clean(question)
+        if not text:
+            raise QuestionError("The question is empty. Type what the person needs, e.g. 谁管流浪狗 / who handles stray dogs.")
+        if not searchable(text):
+            raise QuestionError("The question has no words to search for (only punctuation or symbols). Type a few words about the matter.")
+        query = Query(question=text, truncated=truncated, lang=language(text))
+        if self.lexicon:
+            query.expansions = lexicon_matches(text, self.lexicon)
+        if self.pinyin:
+            query.corrections = self.pinyin.corrections(text)
+        query.departments = self.registry.mentions(text)
+        if len(text) >= self.config.long_chars and self.config.sentence_weight > 0:
+            sentences = split_sentences(text)
+            query.sentences = sentences if len(sentences) > 1 else []
+        return query
+
+    # -- scoring --------------------------------------------------------------------------------------
+
+    def _dense(self, query: Query) -> tuple[np.ndarray, np.ndarray]:
+        """(duty scores, unit scores of the whole question)."""
+        texts = [query.expanded if self.config.dense_expansion else query.question] + query.sentences
+        vectors = self.encoder.queries(texts)
+        n_units = len(self.units)
+        k = n_units if self.config.index_type == "flat" else min(n_units, 512)
+        scores, ids = self.faiss.search(vectors, k)
+        unit_scores = np.full((len(texts), n_units), -1.0, dtype=np.float32)
+        for row in range(len(texts)):
+            valid = ids[row] >= 0
+            unit_scores[row, ids[row][valid]] = scores[row][valid]
+        duty_scores = np.full((len(texts), len(self.duties)), -1.0, dtype=np.float32)
+        for row in range(len(texts)):
+            np.maximum.at(duty_scores[row], self.unit_duty, unit_scores[row])
+        dense = duty_scores[0]
+        if query.sentences:
+            dense = np.maximum(dense, self.config.sentence_weight * duty_scores[1:].max(axis=0))
+        return dense, unit_scores.max(axis=0) if query.sentences else unit_scores[0]
+
+    def search(self, question: str, k: int = 5, filters: Filters | None = None) -> Result:
+        """Rank duties for a question.
+
+        Args:
+            question: what the person asked, any language.
+            k: how many duties to return.
+            filters: optional list / category / department restriction.
+        Returns:
+            A Result: hits best first (each with its evidence), whether the first hit answers, the confidence.
+        """
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        query = self.analyse(question)
+        if self.config.dense_weight > 0:
+            dense, unit_scores = self._dense(query)
+        else:
+            dense, unit_scores = np.zeros(len(self.duties), np.float32), np.zeros(len(self.units), np.float32)
+        score = self.config.dense_weight * dense
+        lexical_top = 0.0
+        if self.lexical is not None:
+            bm25 = self.lexical.scores(query.expanded)
+            lexical_top = float(bm25.max()) if len(bm25) else 0.0
+            if lexical_top > 0:
+                score += self.config.bm25_weight * bm25 / lexical_top
+        for name in query.departments:
+            mask = self.department_mask.get(name)
+            if mask is not None:
+                score += self.config.department_boost * mask
+        allowed = np.array([filters.allows(d) for d in self.duties]) if filters else np.ones(len(self.duties), bool)
+        score = np.where(allowed, score, -np.inf)
+        order = [i for i in np.argsort(-score, kind="stable") if np.isfinite(score[i])][:k]
+        hits = [Hit(self.duties[i], float(score[i]), self._evidence(i, unit_scores)) for i in order]
+
+        top_dense = float(dense[order[0]]) if order else -1.0
+        cue = bool(query.expansions or query.corrections or query.departments)
+        confidence = top_dense + (self.config.decline_lexical_bonus if cue else 0.0)
+        answered = bool(order) and confidence >= self.config.decline_threshold
+        related = not answered and bool(order) and confidence >= self.config.related_threshold
+        signals = {"top_dense": top_dense, "lexical_top": lexical_top, "cue": cue}
+        return Result(query, hits, answered, confidence, related, signals)
+
+    def _evidence(self, duty_index: int, unit_scores: np.ndarray) -> list[Evidence]:
+        rows = np.nonzero(self.unit_duty == duty_index)[0]
+        best = float(unit_scores[rows].max())
+        chosen = sorted(
+            (r for r in rows if unit_scores[r] >= best - self.config.evidence_margin),
+            key=lambda r: -unit_scores[r],
+        )
+        return [Evidence(self.units[r], float(unit_scores[r])) for r in chosen[:5]]
