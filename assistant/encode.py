@@ -29,6 +29,8 @@ class Encoder:
         self.model_key = model_key
         self.dim = dim
         self.batch_size = batch_size
+        self.recent_size = 4096
+        self._recent: dict[str, np.ndarray] = {}
         prompts = getattr(model, "prompts", {}) or {}
         self.query_prompt = prompts.get("query", "")
         self.document_prompt = prompts.get("document", prompts.get("passage", ""))
@@ -56,7 +58,14 @@ class Encoder:
         return self._finish(vectors)
 
     def queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self.query_prompt, progress=False)
+        """Questions → vectors; recent questions are remembered (people repeat questions, evaluations rerun them)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._recent]
+        if missing:
+            for text, vector in zip(missing, self._encode(missing, self.query_prompt, progress=False)):
+                if len(self._recent) >= self.recent_size:
+                    self._recent.pop(next(iter(self._recent)))
+                self._recent[text] = vector
+        return np.stack([self._recent[t] for t in texts])
 
     def documents(self, texts: list[str], progress: bool = False, use_cache: bool = True) -> np.ndarray:
         return self._cached(texts, self.document_prompt, progress, use_cache)

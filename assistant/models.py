@@ -27,6 +27,8 @@ from . import paths
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 VERIFIED_MARK = "duty-assistant-verified.json"
 
@@ -294,6 +296,12 @@ def load(ref: ModelRef, threads: int | None = None):
 
     if threads:
         torch.set_num_threads(threads)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
     try:
         return SentenceTransformer(str(ref.folder), device="cpu", local_files_only=True)
     except Exception as err:  # a damaged folder fails deep inside transformers; say what to do

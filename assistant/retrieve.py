@@ -173,10 +173,15 @@ class Retriever:
         return Result(query, hits, answered, confidence, related, signals)
 
     def _evidence(self, duty_index: int, unit_scores: np.ndarray) -> list[Evidence]:
+        """The duty's units that matched best; its best-matching steps always among them, so a card can mark
+        which steps answer even when a similar question or the whole duty matched best."""
         rows = np.nonzero(self.unit_duty == duty_index)[0]
+        margin = self.config.evidence_margin
         best = float(unit_scores[rows].max())
-        chosen = sorted(
-            (r for r in rows if unit_scores[r] >= best - self.config.evidence_margin),
-            key=lambda r: -unit_scores[r],
-        )
-        return [Evidence(self.units[r], float(unit_scores[r])) for r in chosen[:5]]
+        chosen = [r for r in rows if unit_scores[r] >= best - margin]
+        steps = [r for r in rows if self.units[r].step is not None]
+        if steps:
+            best_step = float(unit_scores[steps].max())
+            chosen += [r for r in steps if unit_scores[r] >= best_step - margin / 2 and r not in chosen][:2]
+        chosen.sort(key=lambda r: -unit_scores[r])
+        return [Evidence(self.units[r], float(unit_scores[r])) for r in chosen[:6]]

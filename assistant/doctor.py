@@ -1,0 +1,85 @@
+"""`duty-assistant doctor`: check data, departments, model files, index and manifest; say what to do.
+
+Each check prints `ok` or `FAIL` with the problem and the command that fixes it; the exit status is 1 when
+anything failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import models, paths
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _run(name: str, fn: Callable[[], str]) -> Check:
+    try:
+        return Check(name, True, fn() or "")
+    except Exception as err:  # every failure becomes a line of the report, never a traceback
+        return Check(name, False, str(err))
+
+
+def checks(config, full: bool = False) -> list[Check]:
+    from .api import config_index_dir, index_inputs
+    from .index import load_index
+    from .store import load_duties, load_registry, load_similar_questions, parse_source, render
+
+    results = []
+
+    def source():
+        duties, registry = parse_source(paths.DEFAULT_SOURCE)
+        duties_text, departments_text = render(duties, registry)
+        for file, text in ((paths.DUTIES, duties_text), (paths.DEPARTMENTS, departments_text)):
+            if not file.exists() or file.read_text(encoding="utf-8") != text:
+                raise RuntimeError(f"{file} does not match the source document; run `duty-assistant parse`")
+        return f"{paths.DEFAULT_SOURCE.name} parses; duties.jsonl and departments.jsonl are current"
+
+    results.append(_run("source and data", source))
+    results.append(_run("duties", lambda: f"{len(load_duties())} duties load"))
+    results.append(_run("departments", lambda: f"{len(load_registry().departments)} county bodies"))
+    results.append(_run("similar questions", lambda: f"{sum(map(len, load_similar_questions(known_ids={d.id for d in load_duties()}).values()))} questions"))
+
+    def model():
+        ref = models.resolve(config.model)
+        if full and ref.id in models.MODELS:
+            spec = models.MODELS[ref.id]
+            models.verify(ref.folder, spec.hashes or models.check_marked(ref.folder)["weights"])
+            return f"{ref.id}: every weight file matches its sha256"
+        return f"{ref.id}: files present with their verified sizes (use --full to re-hash)"
+
+    results.append(_run("model", model))
+
+    def index():
+        ref = models.resolve(config.model)
+        folder = config_index_dir(config, ref.id)
+        loaded = load_index(folder, model=ref.id, weights=ref.weights_sha256, inputs=index_inputs(config))
+        m = loaded.manifest
+        return f"{folder}: {m.unit_count} units, dim {m.dimension}, built {m.built_at}"
+
+    results.append(_run("index", index))
+    return results
+
+
+def main(args) -> int:
+    from .config import RetrievalConfig
+
+    config = RetrievalConfig.load(args.config)
+    if args.model:
+        config = config.with_(model=args.model)
+    failed = 0
+    for check in checks(config, full=args.full):
+        print(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+        failed += not check.ok
+    if failed:
+        print(f"\n{failed} problem(s). Run the command each line names; `make run` redoes every set-up step.")
+        return 1
+    print("\nEverything is in order.")
+    return 0
