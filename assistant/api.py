@@ -23,7 +23,7 @@ from .encode import Encoder
 from .index import LoadedIndex, Manifest, index_dir, load_index, read_manifest, stale_reasons, write_index
 from .query import MAX_CHARS
 from .retrieve import Filters, Result, Retriever
-from .store import input_hashes, load_duties, load_lexicon, load_registry, load_similar_questions
+from .store import input_hashes, load_duties, load_lexicon, load_question_cues, load_registry, load_similar_questions
 from .units import all_units
 
 _HAN_WORD = re.compile(r"[\u4e00-\u9fff]{2,4}")
@@ -37,6 +37,7 @@ class Data:
     registry: Registry
     similar: dict[str, list[str]]
     lexicon: list
+    cues: object
 
     @classmethod
     def load(cls) -> "Data":
@@ -46,6 +47,7 @@ class Data:
             registry=load_registry(),
             similar=load_similar_questions(known_ids={d.id for d in duties}),
             lexicon=load_lexicon(),
+            cues=load_question_cues(),
         )
 
 
@@ -189,6 +191,7 @@ class Assistant:
             vocabulary=vocabulary(data) if config.pinyin else set(),
             known_words=known_words() if config.pinyin else set(),
             lexical_documents=lexical_documents(data, config),
+            cues=data.cues,
         )
         return cls(data, retriever, loaded, config, ref.id)
 

@@ -21,13 +21,15 @@ class RetrievalConfig:
     dense_expansion: bool = True  # embed the question with its expansions appended
     dense_weight: float = 1.0  # 0: no embedding model at all (BM25 alone, for comparison)
     bm25_weight: float = 0.1  # weight of the max-normalised BM25 score
-    department_boost: float = 0.15  # added to duties of a body the question names
+    department_boost: float = 0.25  # added to duties of a body the question names
+    list_intent_boost: float = 0.1  # added to duties of the list a question asks about (收回 → reclaimed)
     sentence_weight: float = 0.95  # long messages: weight of the best single sentence's score (0: off)
     long_chars: int = 40  # a question this long (characters) is also scored sentence by sentence
     evidence_margin: float = 0.06  # units within this of a duty's best unit count as matched evidence
-    decline_threshold: float = 0.5  # confidence below this: "not in the list"
-    decline_lexical_bonus: float = 0.05  # confidence bonus when lexicon, pinyin or a body name matched
-    related_threshold: float = 0.4  # below the decline threshold but above this: "possibly related"
+    decline_threshold: float = 0.58  # confidence below this: "not in the list"
+    decline_lexical_bonus: float = 0.15  # confidence bonus when lexicon, pinyin or a body name matched
+    unlisted_fact_penalty: float = 0.4  # confidence penalty when the question asks for a fact no list holds
+    related_threshold: float = 0.45  # below the decline threshold but above this: "possibly related"
 
     @classmethod
     def load(cls, path: str | Path | None) -> "RetrievalConfig":

@@ -31,6 +31,7 @@ class Encoder:
         self.batch_size = batch_size
         self.recent_size = 4096
         self._recent: dict[str, np.ndarray] = {}
+        self._disk: EmbeddingCache | None = None
         prompts = getattr(model, "prompts", {}) or {}
         self.query_prompt = prompts.get("query", "")
         self.document_prompt = prompts.get("document", prompts.get("passage", ""))
@@ -57,11 +58,28 @@ class Encoder:
         )
         return self._finish(vectors)
 
+    def keep_queries_on_disk(self) -> None:
+        """Also remember question vectors in the on-disk cache (for evaluations that rerun the same questions);
+        call `flush()` at the end."""
+        self._disk = EmbeddingCache(self.model_key, self.query_prompt)
+
+    def flush(self) -> None:
+        if self._disk is not None:
+            self._disk.save()
+
     def queries(self, texts: list[str]) -> np.ndarray:
         """Questions → vectors; recent questions are remembered (people repeat questions, evaluations rerun them)."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._recent]
+        if missing and self._disk is not None:
+            for text in [t for t in missing if t in self._disk]:
+                self._recent[text] = self._finish(self._disk[text][None, :])[0]
+            missing = [t for t in missing if t not in self._recent]
         if missing:
-            for text, vector in zip(missing, self._encode(missing, self.query_prompt, progress=False)):
+            raw = self.model.encode(list(missing), prompt=self.query_prompt, batch_size=self.batch_size,
+                                    show_progress_bar=False, convert_to_numpy=True, normalize_embeddings=False)
+            if self._disk is not None:
+                self._disk.add(missing, np.asarray(raw, dtype=np.float32))
+            for text, vector in zip(missing, self._finish(raw)):
                 if len(self._recent) >= self.recent_size:
                     self._recent.pop(next(iter(self._recent)))
                 self._recent[text] = vector

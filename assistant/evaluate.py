@@ -109,8 +109,12 @@ def write_run(path: Path, rows: list[RunRow]) -> None:
     write_atomic(Path(path), jsonl([{"id": r.id, "ranked": r.ranked, "answered": r.answered} for r in rows]))
 
 
-def run_questions(assistant, questions: list[Question], progress: bool = True, depth: int = RUN_DEPTH) -> list[RunRow]:
-    """Ask every question through the API; keep the ranking, the decision and the time taken."""
+def run_questions(assistant, questions: list[Question], progress: bool = True, depth: int = RUN_DEPTH,
+                  cache_queries: bool = False) -> list[RunRow]:
+    """Ask every question through the API; keep the ranking, the decision and the time taken.
+
+    `cache_queries` keeps question vectors on disk between runs (fast re-runs when tuning; latency then
+    no longer measures encoding)."""
     from .query import QuestionError
 
     iterator = questions
@@ -121,6 +125,9 @@ def run_questions(assistant, questions: list[Question], progress: bool = True, d
             iterator = tqdm(questions, desc="questions", unit="q", file=sys.stderr)
         except ImportError:
             pass
+    encoder = getattr(getattr(assistant, "retriever", None), "encoder", None)
+    if encoder is not None and cache_queries:
+        encoder.keep_queries_on_disk()
     rows = []
     for q in iterator:
         start = time.perf_counter()
@@ -130,6 +137,8 @@ def run_questions(assistant, questions: list[Question], progress: bool = True, d
         except QuestionError:
             ranked, answered = [], False
         rows.append(RunRow(q.id, ranked, answered, time.perf_counter() - start))
+    if encoder is not None and cache_queries:
+        encoder.flush()
     return rows
 
 
@@ -236,7 +245,7 @@ def markdown(results: list[Metrics], title: str, note: str = "") -> str:
         lines += [note, ""]
     lines.append("| system | n | " + " | ".join(METRIC_NAMES[m] for m in METRICS)
                  + " | out-of-scope declined | answerable wrongly declined | p50 ms | p95 ms |")
-    lines.append("|---" * (len(METRICS) + 7) + "|")
+    lines.append("|---" * (len(METRICS) + 6) + "|")
     for r in results:
         lines.append(
             f"| {r.name} | {r.overall['n']} | " + " | ".join(_fmt(r.overall[m]) for m in METRICS)

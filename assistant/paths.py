@@ -14,6 +14,7 @@ DEPARTMENTS = DATA / "departments.jsonl"
 DEPARTMENT_ALIASES = DATA / "department_aliases.json"
 SIMILAR_QUESTIONS = DATA / "similar_questions.jsonl"
 LEXICON = DATA / "lexicon.tsv"
+QUESTION_CUES = DATA / "question_cues.json"
 INDEX = ROOT / "index"
 EVAL = ROOT / "eval"
 

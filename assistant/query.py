@@ -40,6 +40,8 @@ class Query:
     corrections: list[str] = field(default_factory=list)  # the list's words a typo or homophone stands for
     departments: list[str] = field(default_factory=list)  # canonical names of bodies the question names
     sentences: list[str] = field(default_factory=list)  # of a long, message-style question
+    list_intent: list[str] = field(default_factory=list)  # lists the question asks about (收回 → reclaimed)
+    unlisted_fact: str = ""  # the cue if it asks for a fact no list holds (a phone number, office hours, a price)
 
     @property
     def expanded(self) -> str:
@@ -123,15 +125,47 @@ class PinyinMatcher:
     def sound(self, word: str) -> str:
         return " ".join(self._pinyin(word))
 
-    def corrections(self, text: str) -> list[str]:
+    def corrections(self, text: str, cuts: set[int] | None = None) -> list[str]:
+        """The list's words that misspelt chunks of `text` stand for.
+
+        A chunk must start and end on word boundaries (`cuts`, character offsets; e.g. from jieba), must not
+        itself be a known word, and must share a character with the word it is mapped to: a typo changes a
+        character or two, it does not replace the whole word (事有 is not 石油).
+        """
         found: list[str] = []
-        for run in re.findall(r"[\u4e00-\u9fff]{2,}", text):
+        for match in re.finditer(r"[\u4e00-\u9fff]{2,}", text):
+            run, offset = match.group(), match.start()
             for size in (4, 3, 2):
                 for start in range(0, len(run) - size + 1):
+                    if cuts is not None and (offset + start not in cuts or offset + start + size not in cuts):
+                        continue
                     chunk = run[start : start + size]
                     if chunk in self.known:
                         continue
                     for word in self.by_sound.get(self.sound(chunk), []):
-                        if word != chunk and word not in found and word not in text:
+                        if word != chunk and set(word) & set(chunk) and word not in found and word not in text:
                             found.append(word)
         return found
+
+
+@dataclass(frozen=True)
+class QuestionCues:
+    """Hand-kept patterns (data/question_cues.json): which list a question asks about, and facts no list holds."""
+
+    list_intent: dict[str, tuple[re.Pattern, ...]] = field(default_factory=dict)
+    unanswerable: tuple[re.Pattern, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: dict) -> "QuestionCues":
+        compile_ = lambda items: tuple(re.compile(p, re.I) for p in items)
+        return cls({k: compile_(v) for k, v in data.get("list_intent", {}).items()}, compile_(data.get("unanswerable", [])))
+
+    def lists(self, text: str) -> list[str]:
+        return [kind for kind, patterns in self.list_intent.items() if any(p.search(text) for p in patterns)]
+
+    def unlisted_fact(self, text: str) -> str:
+        for pattern in self.unanswerable:
+            m = pattern.search(text)
+            if m:
+                return m.group()
+        return ""

@@ -19,7 +19,10 @@ from .departments import Registry
 from .domain import Duty, Evidence, Hit, ListKind, Unit
 from .encode import Encoder
 from .lexical import LexicalScorer
-from .query import LexiconEntry, PinyinMatcher, Query, QuestionError, clean, language, lexicon_matches, searchable, split_sentences
+from .query import (
+    LexiconEntry, PinyinMatcher, Query, QuestionCues, QuestionError, clean, language, lexicon_matches, searchable,
+    split_sentences,
+)
 
 
 @dataclass
@@ -54,6 +57,16 @@ class Result:
     signals: dict = field(default_factory=dict)
 
 
+def word_boundaries(text: str) -> set[int]:
+    """Character offsets where jieba puts a word boundary."""
+    import jieba
+
+    cuts = {0, len(text)}
+    for _, start, end in jieba.tokenize(text):
+        cuts.update((start, end))
+    return cuts
+
+
 class Retriever:
     """Ranks duties for a question. Built from loaded parts; see `api.Assistant` for loading them.
 
@@ -73,6 +86,7 @@ class Retriever:
         self, duties: list[Duty], registry: Registry, units: list[Unit], faiss_index, encoder: Encoder,
         config: RetrievalConfig, lexicon: list[LexiconEntry] = (), vocabulary: set[str] = frozenset(),
         known_words: set[str] = frozenset(), lexical_documents: list[str] | None = None,
+        cues: QuestionCues | None = None,
     ):
         self.duties = duties
         self.by_id = {d.id: d for d in duties}
@@ -83,9 +97,11 @@ class Retriever:
         self.faiss = faiss_index
         self.encoder = encoder
         self.config = config
-        self.lexicon = list(lexicon) if config.lexicon else []
-        self.pinyin = PinyinMatcher(vocabulary, known_words) if config.pinyin and vocabulary else None
-        self.lexical = LexicalScorer(lexical_documents) if lexical_documents and config.bm25_weight > 0 else None
+        self.lexicon = list(lexicon)
+        self.pinyin = PinyinMatcher(vocabulary, known_words) if vocabulary else None
+        self.lexical = LexicalScorer(lexical_documents) if lexical_documents else None
+        self.cues = cues or QuestionCues()
+        self.list_mask = {kind.value: np.array([d.list is kind for d in duties]) for kind in ListKind}
         self.department_mask = {
             name: np.array([name in d.departments for d in duties]) for name in registry.departments
         }
@@ -100,10 +116,13 @@ class Retriever:
         if not searchable(text):
             raise QuestionError("The question has no words to search for (only punctuation or symbols). Type a few words about the matter.")
         query = Query(question=text, truncated=truncated, lang=language(text))
-        if self.lexicon:
+        if self.config.lexicon and self.lexicon:
             query.expansions = lexicon_matches(text, self.lexicon)
-        if self.pinyin:
-            query.corrections = self.pinyin.corrections(text)
+        if self.config.pinyin and self.pinyin:
+            query.corrections = self.pinyin.corrections(text, word_boundaries(text))
+        query.list_intent = self.cues.lists(text)
+        if len(text) < self.config.long_chars:  # a long message mentions prices or weekends as context
+            query.unlisted_fact = self.cues.unlisted_fact(text)
         query.departments = self.registry.mentions(text)
         if len(text) >= self.config.long_chars and self.config.sentence_weight > 0:
             sentences = split_sentences(text)
@@ -150,7 +169,7 @@ class Retriever:
             dense, unit_scores = np.zeros(len(self.duties), np.float32), np.zeros(len(self.units), np.float32)
         score = self.config.dense_weight * dense
         lexical_top = 0.0
-        if self.lexical is not None:
+        if self.lexical is not None and self.config.bm25_weight > 0:
             bm25 = self.lexical.scores(query.expanded)
             lexical_top = float(bm25.max()) if len(bm25) else 0.0
             if lexical_top > 0:
@@ -159,6 +178,8 @@ class Retriever:
             mask = self.department_mask.get(name)
             if mask is not None:
                 score += self.config.department_boost * mask
+        for kind in query.list_intent:
+            score += self.config.list_intent_boost * self.list_mask[kind]
         allowed = np.array([filters.allows(d) for d in self.duties]) if filters else np.ones(len(self.duties), bool)
         score = np.where(allowed, score, -np.inf)
         order = [i for i in np.argsort(-score, kind="stable") if np.isfinite(score[i])][:k]
@@ -167,9 +188,12 @@ class Retriever:
         top_dense = float(dense[order[0]]) if order else -1.0
         cue = bool(query.expansions or query.corrections or query.departments)
         confidence = top_dense + (self.config.decline_lexical_bonus if cue else 0.0)
+        if query.unlisted_fact:
+            confidence -= self.config.unlisted_fact_penalty
         answered = bool(order) and confidence >= self.config.decline_threshold
         related = not answered and bool(order) and confidence >= self.config.related_threshold
-        signals = {"top_dense": top_dense, "lexical_top": lexical_top, "cue": cue}
+        signals = {"top_dense": top_dense, "lexical_top": lexical_top, "cue": cue, "unlisted_fact": query.unlisted_fact,
+                   "margin": float(score[order[0]] - score[order[1]]) if len(order) > 1 else 1.0}
         return Result(query, hits, answered, confidence, related, signals)
 
     def _evidence(self, duty_index: int, unit_scores: np.ndarray) -> list[Evidence]:

@@ -147,3 +147,17 @@ def load_lexicon(path: Path = paths.LEXICON):
 
 def input_hashes(files: dict[str, Path]) -> dict[str, str]:
     return {name: sha256_file(path) for name, path in files.items() if path.exists()}
+
+
+def load_question_cues(path: Path = paths.QUESTION_CUES):
+    """data/question_cues.json → QuestionCues (empty when the file is absent)."""
+    import re
+
+    from .query import QuestionCues
+
+    if not path.exists():
+        return QuestionCues()
+    try:
+        return QuestionCues.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, re.error) as err:
+        raise DataError(f"{path}: not valid ({err}); fix the file by hand or restore it with git") from None

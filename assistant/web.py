@@ -167,13 +167,14 @@ OPEN_IF_SHORTER = 320  # an answer card opens its full entry when the entry is t
 
 
 def card_html(card: Card, lang: str = "zh", *, registry=None, expanded: bool | None = None,
-              show_score: bool = True) -> str:
+              show_score: bool = True, compact: bool | None = None) -> str:
     """One duty card: citation, the responsibility line (prominent), matched steps, the full entry in <details>.
 
     `expanded` opens the full entry (the Browse tab); by default only a short answer card opens it. Related
     cards are compact (their responsibility line already names the bodies)."""
     lab, ui = labels_for(lang), ui_labels(lang)
-    compact = card.role in ("related", "possibly_related")
+    if compact is None:
+        compact = card.role in ("related", "possibly_related")
     if expanded is None:
         expanded = card.role == "answer" and sum(len(s.text) for s in card.steps) <= OPEN_IF_SHORTER
     head = (f'<div class="da-head"><span class="da-badge da-badge-{escape(card.list)}">{escape(card.list_label)}</span>'
@@ -199,7 +200,8 @@ def card_html(card: Card, lang: str = "zh", *, registry=None, expanded: bool | N
     if steps:
         full = (f'<details class="da-full-entry"{" open" if expanded else ""}>'
                 f'<summary>{escape(ui["full_entry"])}</summary>{steps}</details>')
-    return (f'<div class="da-card da-role-{escape(card.role)} da-list-{escape(card.list)}" data-id="{_attr(card.id)}">'
+    classes = f"da-card da-role-{escape(card.role)} da-list-{escape(card.list)}" + (" da-compact" if compact else "")
+    return (f'<div class="{classes}" data-id="{_attr(card.id)}">'
             f"{head}{resp}{'' if compact else _people_html(card, lang)}{meta}{matched}{full}</div>")
 
 
@@ -306,9 +308,9 @@ def department_html(name: str, grouped: dict[str, list[Duty]], registry, lang: s
     ui = ui_labels(lang)
     total = sum(len(v) for v in grouped.values())
     title = escape(shown) + (f' <span class="da-full">（{escape(name)}）</span>' if shown != name else "")
-    en = f'<div class="da-meta">{escape(dept.en)}</div>' if dept and dept.en else ""
-    parts = [f'<div class="da-dept-page"><h3 class="da-dept-title">{title}</h3>{en}'
-             f'<div class="da-meta">共 {total} 项 · {total} duties</div>']
+    en = f" · {escape(dept.en)}" if dept and dept.en else ""
+    parts = [f'<div class="da-dept-page"><h3 class="da-dept-title">{title}</h3>'
+             f'<div class="da-meta">共 {total} 项 · {total} duties{en}</div>']
     for kind in ListKind:
         duties = grouped.get(kind.value, [])
         if not duties:
@@ -324,7 +326,7 @@ def department_html(name: str, grouped: dict[str, list[Duty]], registry, lang: s
                 role = ui["has_steps"]
             card = duty_card(duty, registry, lang)
             note = f'<div class="da-role-note">{escape(shown)} {escape(role)}</div>' if role == ui["has_steps"] else ""
-            parts.append(note + card_html(card, lang, registry=registry, show_score=False))
+            parts.append(note + card_html(card, lang, registry=registry, show_score=False, compact=True))
     if total == 0:
         parts.append(f'<div class="da-message">{escape(ui["no_duties"])}</div>')
     parts.append("</div>")
@@ -464,16 +466,20 @@ CSS = """
 .da-copy .da-copy-done, .da-copy .da-copy-fail { display: none; }
 .da-copy.is-done .da-copy-label, .da-copy.is-failed .da-copy-label { display: none; }
 .da-copy.is-done .da-copy-done, .da-copy.is-failed .da-copy-fail { display: inline; }
-.da-role-related, .da-role-possibly_related { padding: 8px 12px; font-size: .95em; }
-.da-role-related .da-resp, .da-role-possibly_related .da-resp { font-size: 1em; padding: 3px 8px; margin: 6px 0 2px; }
-.da-role-related .da-cite, .da-role-possibly_related .da-cite { font-weight: 500; }
+.da-compact { padding: 8px 12px; font-size: .95em; }
+.da-compact .da-resp { font-size: 1em; padding: 3px 8px; margin: 6px 0 2px; }
+.da-compact .da-cite { font-weight: 500; }
+.da-compact .da-full-entry { margin-top: 2px; }
 .da-copy { cursor: pointer; border: 1px solid #d0d7de; border-radius: 6px; background: #f6f8fa; color: #24292f;
   padding: 3px 10px; font-size: .88em; }
 .da-copy:hover { background: #eaeef2; }
 .da-group { margin: 14px 0 4px; font-size: 1.02em; }
 .da-count { display: inline-block; min-width: 1.6em; text-align: center; border-radius: 999px; background: #eaeef2;
   padding: 0 6px; font-size: .85em; }
-.da-dept-title { margin: 0; }
+.da-dept-title { margin: 0; font-size: 1.25em; }
+.da-dept-page .da-card { margin-bottom: 6px; }
+.gradio-container :is(.header-table, .virtual-row, table :is(td, th)),
+.gradio-container :is(.virtual-row, table :is(td, th)) * { font-family: var(--font) !important; }
 .da-role-note { font-size: .85em; color: #57606a; margin: 6px 0 -6px 2px; }
 .da-intro { color: #57606a; }
 @media (max-width: 820px) {
@@ -716,7 +722,7 @@ def build_app(assistant, log: QuestionLog | None = None):
         with gr.Tabs():
             with gr.Tab("问答 · Ask", id="ask"):
                 with gr.Row(equal_height=False):
-                    with gr.Column(scale=3, min_width=320):
+                    with gr.Column(scale=3, min_width=480):  # narrower screens: the filters go below
                         chat = gr.Chatbot(
                             label="对话 · Chat", show_label=False, elem_id="da-chat", height=600, render_markdown=False,
                             sanitize_html=True, allow_tags=False, latex_delimiters=[], feedback_options=None,
@@ -750,7 +756,7 @@ def build_app(assistant, log: QuestionLog | None = None):
 
             with gr.Tab("浏览 · Browse", id="browse"):
                 with gr.Row():
-                    b_list = gr.Dropdown(list_choices, value=ALL, label="清单 · List", min_width=200)
+                    b_list = gr.Dropdown(list_choices, value=ALL, label="清单 · List", min_width=200, elem_id="da-browse-list")
                     b_category = gr.Dropdown(category_choices, value=ALL, label="事项类别 · Category", min_width=200)
                     b_text = gr.Textbox(label="搜索 · Search", placeholder="关键词、部门、编号 · words, body, id",
                                         min_width=200, elem_id="da-browse-search")
@@ -797,8 +803,8 @@ def build_app(assistant, log: QuestionLog | None = None):
                 e_table = gr.Dataframe(label="指标 · Metrics", interactive=False, elem_id="da-eval-table")
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=320):
-                        e_chart = gr.Image(label="按风格的 top-1 · Top-1 by style", type="filepath", interactive=False,
-                                           elem_id="da-eval-chart", height=330)
+                        e_chart = gr.Image(label="按风格的 top-1 · Top-1 by style", show_label=False, type="filepath",
+                                           interactive=False, elem_id="da-eval-chart", height=330)
                     with gr.Column(scale=2, min_width=280):
                         e_breakdown = gr.Dataframe(label="分组 · Breakdown", interactive=False, max_height=330)
                 e_failures = gr.Dataframe(label="失败的问题 · Failures", interactive=False, wrap=True, max_height=400,
@@ -812,6 +818,24 @@ def build_app(assistant, log: QuestionLog | None = None):
         gr.api(api_ask, api_name="ask")
         demo.load(browse, [b_list, b_category, b_text], [table, b_count], api_visibility="private", queue=False)
     return demo
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why (host, port) cannot be listened on, or None."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as err:
+        return f"unknown host: {err.strerror or err}"
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as err:
+            return err.strerror or str(err)
+    return None
 
 
 def _url_host(host: str) -> str:
@@ -829,6 +853,11 @@ def serve(args) -> int:
     auth = load_auth(os.environ.get(ENV_AUTH), getattr(args, "auth_file", None))
     log = QuestionLog(args.log_questions) if getattr(args, "log_questions", None) else None
     host, port = args.host or "127.0.0.1", int(args.port)
+    problem = port_problem(host, port)
+    if problem:  # say so now, not after loading the model
+        print(f"duty-assistant serve: error: cannot listen on {host}:{port} ({problem}); check --host and --port",
+              file=sys.stderr)
+        return 2
 
     print("正在加载模型和索引… / Loading model and index…", flush=True)
     start = time.perf_counter()

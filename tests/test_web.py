@@ -210,12 +210,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, log_path: Path, extra: list[str] | None = None, env: dict | None = None):
+def start_server(port: int, log_path: Path, extra: list[str] | None = None, auth: str | None = None):
     """`duty-assistant serve` as a subprocess; returns (process, url) once it answers HTTP."""
     import httpx
 
-    env = dict(os.environ if env is None else env)
+    env = dict(os.environ)
     env.pop("DUTY_ASSISTANT_AUTH", None)
+    if auth:
+        env["DUTY_ASSISTANT_AUTH"] = auth
     env.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     env["PYTHONUNBUFFERED"] = "1"
     out = open(log_path, "w", encoding="utf-8")
@@ -293,6 +295,26 @@ def test_questions_logged_only_as_asked(server):
     assert all(set(r) == {"time", "question", "answered", "top"} for r in rows)
 
 
+@pytest.mark.model
+def test_login_from_environment(tmp_path):
+    """With DUTY_ASSISTANT_AUTH set, nothing but the login page answers without the password."""
+    import httpx
+    from gradio_client import Client
+
+    proc, url = start_server(_free_port(), tmp_path / "server.log", auth="desk:s3cret-pw")
+    try:
+        assert httpx.get(url + "config", timeout=10).status_code == 401
+        with httpx.Client(base_url=url, timeout=10) as web:
+            assert web.post("login", data={"username": "desk", "password": "wrong"}).status_code >= 400
+            assert web.post("login", data={"username": "desk", "password": "s3cret-pw"}).status_code == 200
+            assert web.get("config").status_code == 200
+        answer = Client(url, auth=("desk", "s3cret-pw"), verbose=False).predict("谁管流浪狗", api_name="/ask")
+        assert answer["results"][0]["id"] == "coop-19"
+    finally:
+        stop_server(proc)
+    assert "s3cret-pw" not in (tmp_path / "server.log").read_text(encoding="utf-8")
+
+
 # -- the browser ----------------------------------------------------------------------------------------
 
 
@@ -359,3 +381,37 @@ def test_browser_question_is_escaped_and_errors_shown(page):
     assert "Traceback" not in reply.inner_text() and reply.inner_text().strip()
     page.wait_for_timeout(300)
     assert page.dialogs == []  # no script ran
+
+
+@pytest.mark.model
+@pytest.mark.browser
+def test_browser_example_not_found_and_copy(page):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.locator("#da-chat").wait_for()
+    page.get_by_text("今天天气怎么样", exact=True).first.click()
+    answer = page.locator("#da-chat .da-answer").first
+    answer.wait_for(timeout=60_000)
+    assert answer.locator(".da-not-found").inner_text().strip() == "清单中没有找到能回答这个问题的事项。"
+    assert answer.locator(".da-role-answer").count() == 0
+    answer.locator("button.da-copy").click()
+    page.wait_for_timeout(300)
+    assert page.evaluate("navigator.clipboard.readText()").startswith("清单中没有找到能回答这个问题的事项。")
+
+
+@pytest.mark.model
+@pytest.mark.browser
+def test_browser_browse_and_departments(page):
+    page.get_by_role("tab", name="浏览 · Browse").click()
+    page.locator("#da-browse-search textarea, #da-browse-search input").first.fill("流浪犬")
+    page.locator("#da-table [data-testid^=cell-]").get_by_text("coop-19", exact=True).first.click()
+    card = page.locator("#da-browse-card .da-card")
+    card.wait_for(timeout=30_000)
+    assert "文明养犬管理工作" in card.inner_text() and card.locator("details[open]").count() == 1
+    page.get_by_role("tab", name="部门 · Departments").click()
+    field = page.locator("#da-dept input").first
+    field.click()
+    field.fill("县水利局")
+    page.get_by_role("option").filter(has_text="县水利局").first.click()
+    dept = page.locator("#da-dept-html .da-dept-page")
+    dept.wait_for(timeout=30_000)
+    assert "配合履职事项" in dept.inner_text() and dept.locator(".da-card").count() >= 5

@@ -97,12 +97,15 @@ def shoot(url: str, out: Path) -> list[Path]:
         page.screenshot(path=str(out / "ask.png"))
         written.append(out / "ask.png")
 
-        # Browse: a text search, then one entry chosen from the table
+        # Browse: the whole table (cooperative list), one entry chosen by id
         tab(page, "浏览 · Browse")
-        search = page.locator("#da-browse-search textarea, #da-browse-search input").first
-        search.fill("犬")
-        page.wait_for_timeout(1200)
-        page.locator("#da-table").get_by_text("coop-19", exact=True).click()
+        field = page.locator("#da-browse-list input").first
+        field.click()
+        page.get_by_role("option").filter(has_text="配合履职事项").first.click()
+        page.wait_for_timeout(1000)
+        ident = page.locator("#da-browse-id textarea, #da-browse-id input").first
+        ident.fill("coop-19")
+        ident.press("Enter")
         page.locator("#da-browse-card .da-card").wait_for(timeout=30_000)
         page.wait_for_timeout(500)
         page.mouse.move(0, 0)
