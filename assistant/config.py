@@ -26,10 +26,11 @@ class RetrievalConfig:
     sentence_weight: float = 0.95  # long messages: weight of the best single sentence's score (0: off)
     long_chars: int = 40  # a question this long (characters) is also scored sentence by sentence
     evidence_margin: float = 0.06  # units within this of a duty's best unit count as matched evidence
-    decline_threshold: float = 0.58  # confidence below this: "not in the list"
-    decline_lexical_bonus: float = 0.15  # confidence bonus when lexicon, pinyin or a body name matched
+    decline_threshold: float = 0.46  # confidence below this: "not in the list"
+    decline_question_weight: float = 0.75  # weight of the best similar question against the best list text
+    decline_lexical_bonus: float = 0.1  # confidence bonus when lexicon, pinyin or a body name matched
     unlisted_fact_penalty: float = 0.4  # confidence penalty when the question asks for a fact no list holds
-    related_threshold: float = 0.45  # below the decline threshold but above this: "possibly related"
+    related_threshold: float = 0.38  # below the decline threshold but above this: "possibly related"
 
     @classmethod
     def load(cls, path: str | Path | None) -> "RetrievalConfig":

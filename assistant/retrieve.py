@@ -101,6 +101,7 @@ class Retriever:
         self.pinyin = PinyinMatcher(vocabulary, known_words) if vocabulary else None
         self.lexical = LexicalScorer(lexical_documents) if lexical_documents else None
         self.cues = cues or QuestionCues()
+        self.is_question = np.array([u.kind == "question" for u in units], dtype=bool)
         self.list_mask = {kind.value: np.array([d.list is kind for d in duties]) for kind in ListKind}
         self.department_mask = {
             name: np.array([name in d.departments for d in duties]) for name in registry.departments
@@ -187,14 +188,36 @@ class Retriever:
 
         top_dense = float(dense[order[0]]) if order else -1.0
         cue = bool(query.expansions or query.corrections or query.departments)
-        confidence = top_dense + (self.config.decline_lexical_bonus if cue else 0.0)
-        if query.unlisted_fact:
-            confidence -= self.config.unlisted_fact_penalty
+        confidence = self._confidence(unit_scores, cue, query)
         answered = bool(order) and confidence >= self.config.decline_threshold
         related = not answered and bool(order) and confidence >= self.config.related_threshold
         signals = {"top_dense": top_dense, "lexical_top": lexical_top, "cue": cue, "unlisted_fact": query.unlisted_fact,
                    "margin": float(score[order[0]] - score[order[1]]) if len(order) > 1 else 1.0}
         return Result(query, hits, answered, confidence, related, signals)
+
+    def _confidence(self, unit_scores: np.ndarray, cue: bool, query: Query) -> float:
+        """How sure we are that the list answers the question at all (not which duty does).
+
+        The best match among the list's own text (duties, steps, clauses) and among the similar questions are
+        averaged: a question shaped like a common one ("…去哪办") can match a similar question well while its
+        topic matches no duty text, and a terse keyword can match duty text while no similar question is close.
+        Using the list's words (lexicon, pinyin, a body's name) raises it; asking for a fact no list holds (a
+        phone number, office hours, a price) lowers it.
+        """
+        if self.config.dense_weight <= 0 or not len(unit_scores):
+            return 1.0  # BM25 alone has no calibrated score; it never declines
+        content = unit_scores[~self.is_question]
+        questions = unit_scores[self.is_question]
+        best_content = float(content.max()) if len(content) else -1.0
+        if len(questions):
+            w = self.config.decline_question_weight
+            base = (best_content + w * float(questions.max())) / (1 + w)
+        else:
+            base = best_content
+        confidence = base + (self.config.decline_lexical_bonus if cue else 0.0)
+        if query.unlisted_fact:
+            confidence -= self.config.unlisted_fact_penalty
+        return confidence
 
     def _evidence(self, duty_index: int, unit_scores: np.ndarray) -> list[Evidence]:
         """The duty's units that matched best; its best-matching steps always among them, so a card can mark
