@@ -30,7 +30,7 @@ LABELS = {
         "matched": "匹配",
         "lead": "牵头部门",
         "receiver": "承接部门",
-        "score": "相似度",
+        "score": "匹配分",
     },
     "en": {
         "not_found": "Nothing in the duty list answers this question.",
@@ -49,7 +49,7 @@ LABELS = {
         "matched": "matched",
         "lead": "Lead bodies",
         "receiver": "Receiving body",
-        "score": "similarity",
+        "score": "match score",
     },
 }
 

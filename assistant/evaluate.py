@@ -292,22 +292,24 @@ def chart(results: list[Metrics], path: Path, title: str) -> None:
     ax.set_ylim(0, 1)
     ax.set_ylabel("top-1 accuracy")
     ax.set_title(title)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-# -- systems compared in one run ------------------------------------------------------------------------
+# -- systems compared in one run, and the ablation of each lever ------------------------------------------
 
 
 def comparison_systems() -> dict[str, dict]:
-    """Name → config overrides: BM25 alone, each available model alone, and the shipped configuration."""
+    """Name → config overrides: the shipped configuration, BM25 alone, and each available model alone (one
+    vector per duty and per step, cosine, each duty taking its best unit)."""
     from . import models
 
     plain = dict(question_units=False, lexicon=False, pinyin=False, dense_expansion=False, bm25_weight=0.0,
-                 department_boost=0.0, sentence_weight=0.0)
+                 department_boost=0.0, list_intent_boost=0.0, sentence_weight=0.0, decline_lexical_bonus=0.0,
+                 unlisted_fact_penalty=0.0)
     systems = {"shipped": {}, "bm25 alone": dict(plain, dense_weight=0.0, bm25_weight=1.0)}
     for name, spec in models.MODELS.items():
         if (spec.folder / models.VERIFIED_MARK).exists():
@@ -315,25 +317,98 @@ def comparison_systems() -> dict[str, dict]:
     return systems
 
 
-def evaluate_config(config, questions: list[Question], name: str, progress: bool) -> tuple[Metrics, list[RunRow]]:
-    from .api import Assistant
+# Each lever of the shipped configuration, switched off (or changed) one at a time.
+ABLATIONS: dict[str, dict] = {
+    "shipped": {},
+    "− similar questions (相似问 units)": {"question_units": False},
+    "− everyday-language lexicon": {"lexicon": False},
+    "− pinyin typo matching": {"pinyin": False},
+    "− expansions in the embedded question": {"dense_expansion": False},
+    "− BM25 (weight 0)": {"bm25_weight": 0.0},
+    "BM25 weight 0.2": {"bm25_weight": 0.2},
+    "− county-body cue": {"department_boost": 0.0},
+    "− list-intent cue (收回/配合)": {"list_intent_boost": 0.0},
+    "− sentence scoring of long messages": {"sentence_weight": 0.0},
+    "− decline cues (lexical bonus, unlisted-fact penalty)": {"decline_lexical_bonus": 0.0, "unlisted_fact_penalty": 0.0},
+    "decline on list text only (no similar questions)": {"decline_question_weight": 0.0},
+    "Matryoshka 256 dims": {"dim": 256},
+}
 
-    assistant = Assistant.open(config, build=True, progress=progress)
-    rows = run_questions(assistant, questions, progress)
-    return score(name, questions, {r.id: r for r in rows}), rows
+
+class Systems:
+    """Opens each needed assistant once (one per model and index) and reuses it for every config that only
+    changes query-time settings."""
+
+    def __init__(self, progress: bool):
+        self.progress = progress
+        self._open: dict[tuple, object] = {}
+
+    def assistant(self, config):
+        import copy
+
+        from .api import Assistant
+
+        key = (config.model, config.dim, config.index_type, config.question_units)
+        if key not in self._open:
+            self._open[key] = Assistant.open(config, build=True, progress=self.progress)
+        base = self._open[key]
+        variant = copy.copy(base)
+        variant.retriever = copy.copy(base.retriever)
+        variant.retriever.config = variant.config = config
+        return variant
+
+    def evaluate(self, config, questions: list[Question], name: str, cache_queries: bool = False):
+        rows = run_questions(self.assistant(config), questions, self.progress, cache_queries=cache_queries)
+        return score(name, questions, {r.id: r for r in rows}), rows
+
+
+def machine_note() -> str:
+    import os
+    import platform
+
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import psutil
+
+        memory = f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM"
+    except ImportError:
+        memory = ""
+    return (f"Measured on {time.strftime('%Y-%m-%d')}, {cpu or platform.processor()} ({os.cpu_count()} cores), "
+            f"{memory}, Python {platform.python_version()}, CPU only.")
 
 
 def add_arguments(p) -> None:
     p.add_argument("questions", nargs="+", help="question file(s) (JSON Lines)")
-    p.add_argument("--run", help="write the run (one line per question) to this file")
+    p.add_argument("--run", help="write the run (one line per question) to this file (first question file)")
     p.add_argument("--run-in", help="score this run file instead of running the assistant")
     p.add_argument("--json", help="write the metrics as JSON")
     p.add_argument("--report", help="write a Markdown report")
-    p.add_argument("--chart", help="write a PNG chart of top-1 by style")
+    p.add_argument("--chart", help="write a PNG chart of top-1 by style (one per question file)")
     p.add_argument("--compare", action="store_true", help="also run BM25 alone and each available model alone")
+    p.add_argument("--ablation", action="store_true", help="also run the shipped configuration with each lever off")
     p.add_argument("--model", help="registry name or model folder")
     p.add_argument("--config", help="retrieval config (JSON)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def ablation_markdown(results: list[Metrics], title: str) -> str:
+    lines = [f"## Ablation — {title}", "",
+             "| configuration | top-1 | hit@5 | MRR@10 | colloquial | front_desk | typo | english | message | department "
+             "| out-of-scope declined | wrongly declined |", "|---" * 12 + "|"]
+    for r in results:
+        style = r.by["style"]
+        cells = [_fmt(style.get(s, {}).get("hit_rate@1")) for s in ("colloquial", "front_desk", "typo", "english", "message", "department")]
+        lines.append(f"| {r.name} | {_fmt(r.overall['hit_rate@1'])} | {_fmt(r.overall['hit_rate@5'])} | "
+                     f"{_fmt(r.overall['mrr@10'])} | " + " | ".join(cells)
+                     + f" | {_fmt(r.declined_out_of_scope)} | {_fmt(r.wrongly_declined)} |")
+    return "\n".join(lines) + "\n"
 
 
 def main(args) -> int:
@@ -344,26 +419,42 @@ def main(args) -> int:
     config = RetrievalConfig.load(args.config)
     if args.model:
         config = config.with_(model=args.model)
-    sections = []
+    shipped_name = "shipped" if not (args.config or args.model) else "this config"
+    systems = Systems(progress=not args.quiet)
+    command = "duty-assistant eval " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["eval"] else "duty-assistant eval …"
+    sections = [
+        "# Retrieval evaluation", "",
+        f"Generated by `{command}` (`make eval`); do not edit by hand. {machine_note()}", "",
+        "Metrics by ranx. top-1 = a relevant duty at rank 1 (hit_rate@1); hit@5 = a relevant duty in the top 5; "
+        "recall@5 = share of all relevant duties in the top 5 (below 1 by construction for questions with more "
+        "than 5 relevant duties, e.g. a county body's cooperation items); out-of-scope declined = share of "
+        "questions with no relevant duty that the assistant declined; wrongly declined = share of answerable "
+        "questions it declined. Latency is end to end through the Python API on this machine, one question at a time.", "",
+    ] if args.report else []
     all_results = {}
-    for path in args.questions:
+    for number, path in enumerate(args.questions):
         questions = load_questions(Path(path), known)
+        name = f"{Path(path).name} ({len(questions)} questions)"
         results: list[Metrics] = []
         if args.run_in:
             results.append(score(Path(args.run_in).stem, questions, load_run(Path(args.run_in))))
         else:
-            metrics, rows = evaluate_config(config, questions, "shipped" if not (args.config or args.model) else "this config",
-                                            not args.quiet)
+            metrics, rows = systems.evaluate(config, questions, shipped_name)
             results.append(metrics)
-            if args.run:
+            if args.run and number == 0:
                 write_run(Path(args.run), rows)
             if args.compare:
-                for name, overrides in comparison_systems().items():
-                    if name == "shipped":
-                        continue
-                    results.append(evaluate_config(RetrievalConfig().with_(**overrides), questions, name, not args.quiet)[0])
-        all_results[str(path)] = [r.to_json() for r in results]
-        sections.append(markdown(results, f"{Path(path).name} ({len(questions)} questions)"))
+                for system, overrides in comparison_systems().items():
+                    if system != "shipped":
+                        results.append(systems.evaluate(RetrievalConfig().with_(**overrides), questions, system)[0])
+        all_results[str(path)] = {"systems": [r.to_json() for r in results]}
+        sections.append(markdown(results, name))
+        if args.ablation and not args.run_in:
+            # query vectors are reused across variants here, so the ablation reports quality, not latency
+            ablated = [systems.evaluate(config.with_(**overrides), questions, label, cache_queries=True)[0]
+                       for label, overrides in ABLATIONS.items()]
+            all_results[str(path)]["ablation"] = [r.to_json() for r in ablated]
+            sections.append(ablation_markdown(ablated, name))
         if args.chart:
             chart_path = Path(args.chart)
             if len(args.questions) > 1:
@@ -373,12 +464,10 @@ def main(args) -> int:
         summary = ", ".join(f"{METRIC_NAMES[m]} {_fmt(first.overall[m])}" for m in METRICS)
         print(f"{path}: {first.name}: {summary}; out-of-scope declined {_fmt(first.declined_out_of_scope)}, "
               f"wrongly declined {_fmt(first.wrongly_declined)}; p50 {first.latency_ms.get('p50', '–')} ms")
-    if args.json:
-        from .store import write_atomic
+    from .store import write_atomic
 
+    if args.json:
         write_atomic(Path(args.json), json.dumps(all_results, ensure_ascii=False, indent=1))
     if args.report:
-        from .store import write_atomic
-
         write_atomic(Path(args.report), "\n".join(sections))
     return 0
