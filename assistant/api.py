@@ -21,7 +21,7 @@ from .departments import Registry
 from .domain import Duty, ListKind
 from .encode import Encoder
 from .index import LoadedIndex, Manifest, index_dir, load_index, read_manifest, stale_reasons, write_index
-from .query import MAX_CHARS
+from .query import MAX_CHARS, OTHER_SCRIPT_NOTICE, other_script
 from .retrieve import Filters, Result, Retriever
 from .store import input_hashes, load_duties, load_lexicon, load_question_cues, load_registry, load_similar_questions
 from .units import all_units
@@ -217,7 +217,10 @@ class Assistant:
 
     def ask(self, question: str, k: int = 5, **filters) -> Answer:
         """Answer a question with cited duty cards (or the plain "not in the list" sentence)."""
-        return compose(self.search(question, k, **filters), self.data.registry, MAX_CHARS)
+        answer = compose(self.search(question, k, **filters), self.data.registry, MAX_CHARS)
+        if not answer.answered and other_script(answer.question):  # e.g. Uyghur: say which languages work
+            answer.notice = " ".join(filter(None, [answer.notice, OTHER_SCRIPT_NOTICE]))
+        return answer
 
     # -- browsing -------------------------------------------------------------------------------------
 

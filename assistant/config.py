@@ -18,7 +18,7 @@ class RetrievalConfig:
     question_units: bool = True  # index the similar questions (相似问) as units
     lexicon: bool = True  # expand everyday words to the list's words
     pinyin: bool = True  # map typos / homophones to the list's words by pinyin
-    dense_expansion: bool = True  # embed the question with its expansions appended
+    dense_expansion: bool = False  # embed the question with its expansions appended
     dense_weight: float = 1.0  # 0: no embedding model at all (BM25 alone, for comparison)
     bm25_weight: float = 0.1  # weight of the max-normalised BM25 score
     department_boost: float = 0.25  # added to duties of a body the question names
@@ -26,7 +26,7 @@ class RetrievalConfig:
     sentence_weight: float = 0.95  # long messages: weight of the best single sentence's score (0: off)
     long_chars: int = 40  # a question this long (characters) is also scored sentence by sentence
     evidence_margin: float = 0.06  # units within this of a duty's best unit count as matched evidence
-    decline_threshold: float = 0.46  # confidence below this: "not in the list"
+    decline_threshold: float = 0.47  # confidence below this: "not in the list"
     decline_question_weight: float = 0.75  # weight of the best similar question against the best list text
     decline_lexical_bonus: float = 0.1  # confidence bonus when lexicon, pinyin or a body name matched
     unlisted_fact_penalty: float = 0.4  # confidence penalty when the question asks for a fact no list holds

@@ -20,11 +20,25 @@ class Check:
     detail: str
 
 
+# The command that repairs each check, added to a failure whose message does not already name one.
+FIXES = {
+    "source and data": "run `duty-assistant parse` (or restore data/ with `git checkout -- data/`)",
+    "duties": "run `duty-assistant parse`",
+    "departments": "run `duty-assistant parse`",
+    "similar questions": "fix the line by hand or restore it with `git checkout -- data/similar_questions.jsonl`",
+    "model": "run `duty-assistant model fetch --force`",
+    "index": "run `duty-assistant index build --force`",
+}
+
+
 def _run(name: str, fn: Callable[[], str]) -> Check:
     try:
         return Check(name, True, fn() or "")
     except Exception as err:  # every failure becomes a line of the report, never a traceback
-        return Check(name, False, str(err))
+        detail = str(err) or type(err).__name__
+        if "`duty-assistant " not in detail and "`git " not in detail and name in FIXES:
+            detail = f"{detail.rstrip('. ')}; {FIXES[name]}"
+        return Check(name, False, detail)
 
 
 def checks(config, full: bool = False) -> list[Check]:
@@ -38,7 +52,7 @@ def checks(config, full: bool = False) -> list[Check]:
         duties, registry = parse_source(paths.DEFAULT_SOURCE)
         duties_text, departments_text = render(duties, registry)
         for file, text in ((paths.DUTIES, duties_text), (paths.DEPARTMENTS, departments_text)):
-            if not file.exists() or file.read_text(encoding="utf-8") != text:
+            if not file.exists() or file.read_bytes() != text.encode("utf-8"):
                 raise RuntimeError(f"{file} does not match the source document; run `duty-assistant parse`")
         return f"{paths.DEFAULT_SOURCE.name} parses; duties.jsonl and departments.jsonl are current"
 

@@ -323,7 +323,7 @@ ABLATIONS: dict[str, dict] = {
     "− similar questions (相似问 units)": {"question_units": False},
     "− everyday-language lexicon": {"lexicon": False},
     "− pinyin typo matching": {"pinyin": False},
-    "− expansions in the embedded question": {"dense_expansion": False},
+    "+ expansions in the embedded question": {"dense_expansion": True},
     "− BM25 (weight 0)": {"bm25_weight": 0.0},
     "BM25 weight 0.2": {"bm25_weight": 0.2},
     "− county-body cue": {"department_boost": 0.0},

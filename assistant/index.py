@@ -84,6 +84,7 @@ def write_index(
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
+        os.chmod(tmp, folder.parent.stat().st_mode & 0o777)  # mkdtemp makes it private (0700): as its parent
         faiss.write_index(make_faiss(vectors, index_type), str(tmp / "vectors.faiss"))
         with open(tmp / "units.jsonl", "w", encoding="utf-8") as out:
             for unit in units:
@@ -135,8 +136,11 @@ def stale_reasons(manifest: Manifest, *, model: str, weights: str, inputs: dict)
     reasons = []
     if manifest.format != MANIFEST_VERSION or manifest.code_version != __version__:
         reasons.append(f"built by code version {manifest.code_version}, this is {__version__}")
-    if manifest.model != model or manifest.model_weights_sha256 != weights:
+    if manifest.model != model:
         reasons.append(f"built with model {manifest.model}, now {model}")
+    elif manifest.model_weights_sha256 != weights:
+        reasons.append(f"built with other weights of model {model} ({manifest.model_weights_sha256[:12]}…, "
+                       f"now {weights[:12]}…)")
     for name, digest in inputs.items():
         if manifest.inputs.get(name) != digest:
             reasons.append(f"{name} changed since the index was built")

@@ -11,7 +11,11 @@ import unicodedata
 from dataclasses import dataclass, field
 
 MAX_CHARS = 1000  # longer questions are cut (and the answer says so)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")  # control characters: a space
+# Invisible characters are dropped, not spaced, so a word pasted with a zero-width space (流\u200b浪狗) stays one
+# word: zero-width and bidi marks, soft hyphen, BOM, and lone surrogates (undecodable bytes from a terminal or a
+# JSON "\udcff" escape, which the tokenizer cannot encode).
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ud800-\udfff]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _HAN_WORD = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -53,7 +57,7 @@ class Query:
 def clean(text: str, max_chars: int = MAX_CHARS) -> tuple[str, bool]:
     """NFKC, control characters out, whitespace collapsed, capped at `max_chars`."""
     text = unicodedata.normalize("NFKC", text or "")
-    text = _CONTROL.sub(" ", text)
+    text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
     text = re.sub(r"\s+", " ", text).strip()
     truncated = len(text) > max_chars
     return (text[:max_chars] if truncated else text), truncated
@@ -71,6 +75,17 @@ def language(text: str) -> str:
 def searchable(text: str) -> bool:
     """Has at least one letter or CJK character (or digit) to search for."""
     return any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
+OTHER_SCRIPT_NOTICE = ("请用中文或英文提问：清单是中文的，其他文字可能无法识别。 · "
+                       "Please ask in Chinese or English: the list is in Chinese and other scripts may not be understood.")
+
+
+def other_script(text: str) -> bool:
+    """Has letters, but none Chinese or Latin (Uyghur or Kazakh script, Cyrillic, …): the assistant may not
+    understand it, so a decline should say which languages to use rather than only "not in the list"."""
+    letters = [c for c in text if unicodedata.category(c).startswith("L")]
+    return bool(letters) and not any(unicodedata.name(c, "").startswith(("CJK", "LATIN")) for c in letters)
 
 
 def split_sentences(text: str, min_chars: int = 6) -> list[str]:

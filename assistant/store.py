@@ -36,6 +36,8 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
+        # mkstemp makes the file private (0600): keep the mode of the file it replaces (or its folder's r/w bits)
+        os.chmod(tmp, (path if path.exists() else path.parent).stat().st_mode & 0o666)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -51,14 +53,21 @@ def read_jsonl(path: Path, what: str, fix: str) -> list[dict]:
     if not path.exists():
         raise DataError(f"{what} not found at {path}. {fix}")
     rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise DataError(f"{path}:{number}: {what} is damaged ({err.msg}). {fix}") from None
+    number = 0
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise DataError(f"{path}:{number}: {what} is damaged ({err.msg}). {fix}") from None
+                if not isinstance(row, dict):
+                    raise DataError(f"{path}:{number}: {what} is damaged (a line must be a JSON object). {fix}")
+                rows.append(row)
+    except UnicodeDecodeError:  # e.g. cut off inside a character
+        raise DataError(f"{path}:{number + 1}: {what} is damaged (not UTF-8 text). {fix}") from None
     return rows
 
 
@@ -115,12 +124,13 @@ def load_similar_questions(path: Path = paths.SIMILAR_QUESTIONS, known_ids: set[
     if not path.exists():
         return {}
     similar: dict[str, list[str]] = {}
+    fix = "Fix or remove that line by hand, or restore the file with `git checkout -- data/similar_questions.jsonl`."
     for number, row in enumerate(read_jsonl(path, "similar questions file", "Restore it with `git checkout -- data/`."), 1):
         duty, question = row.get("duty"), (row.get("question") or "").strip()
         if not duty or not question:
-            raise DataError(f"{path}: line {number} needs both `duty` and `question`")
+            raise DataError(f"{path}: line {number} needs both `duty` and `question`. {fix}")
         if known_ids is not None and duty not in known_ids:
-            raise DataError(f"{path}: line {number} names an unknown duty {duty!r}")
+            raise DataError(f"{path}: line {number} names an unknown duty {duty!r}. {fix}")
         similar.setdefault(duty, []).append(question)
     return similar
 
