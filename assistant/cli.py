@@ -103,6 +103,8 @@ def cmd_ask(args) -> int:
     assistant = Assistant.open(_config(args), build=args.build)
     questions = args.question or []
     if not questions:
+        if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 become U+FFFD, not a decoding error
+            sys.stdin.reconfigure(errors="replace")
         questions = [line.strip() for line in sys.stdin if line.strip()]
     for question in questions:
         answer = assistant.ask(question, k=args.k, list=args.list, department=args.department, category=args.category)

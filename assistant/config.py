@@ -23,7 +23,7 @@ class RetrievalConfig:
     bm25_weight: float = 0.1  # weight of the max-normalised BM25 score
     department_boost: float = 0.25  # added to duties of a body the question names
     list_intent_boost: float = 0.1  # added to duties of the list a question asks about (收回 → reclaimed)
-    sentence_weight: float = 0.95  # long messages: weight of the best single sentence's score (0: off)
+    sentence_weight: float = 0.0  # long messages: weight of the best single sentence's score (0: off)
     long_chars: int = 40  # a question this long (characters) is also scored sentence by sentence
     evidence_margin: float = 0.06  # units within this of a duty's best unit count as matched evidence
     decline_threshold: float = 0.47  # confidence below this: "not in the list"

@@ -63,6 +63,11 @@ class Encoder:
         call `flush()` at the end."""
         self._disk = EmbeddingCache(self.model_key, self.query_prompt)
 
+    def forget_queries(self) -> None:
+        """Drop remembered question vectors (memory and disk), so timings measure encoding."""
+        self._recent.clear()
+        self._disk = None
+
     def flush(self) -> None:
         if self._disk is not None:
             self._disk.save()

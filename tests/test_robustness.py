@@ -247,9 +247,10 @@ def test_cli_refuses_an_unsearchable_question_in_one_line(text, says):
 @pytest.mark.model
 def test_cli_reads_undecodable_stdin_without_a_traceback():
     """Bytes that are not UTF-8 (a GBK terminal, a binary file) on stdin, with Python's strict stdin decoding."""
-    answers = json_lines(cli("ask", "--json", stdin="谁管流浪狗".encode("gb18030") + b"\n\xff\xfe" + "谁管流浪狗".encode()
-                             + b"\n", env={"PYTHONIOENCODING": "utf-8:strict"}))
-    assert len(answers) == 2 and answers[1]["results"][0]["id"] == "coop-19"
+    strict = {"PYTHONIOENCODING": "utf-8:strict"}
+    answers = json_lines(cli("ask", "--json", stdin=b"\xff\xfe" + "谁管流浪狗\n\nwho handles stray dogs\n".encode(), env=strict))
+    assert [a["results"][0]["id"] for a in answers] == ["coop-19", "coop-19"]
+    assert "no words to search for" in one_error_line(cli("ask", stdin="谁管流浪狗\n".encode("gb18030"), env=strict))
 
 
 argv_text = question_text.map(lambda t: "".join(c for c in t if c != "\x00" and not 0xD800 <= ord(c) <= 0xDFFF))
@@ -466,3 +467,26 @@ def test_questions_are_not_written_to_disk_without_log_questions(private_server)
     written = [p for p in written if not str(p).startswith(str(Path(__file__).parent)) and p != private_server.log]
     assert not written, written
     assert marker not in private_server.log.read_text(encoding="utf-8")  # nor printed to the server's output
+
+
+@pytest.mark.model
+def test_load_test_script_runs_against_a_live_server(private_server, monkeypatch):
+    """eval/loadtest.py (the full run writes eval/load.md): a short run with a login, figures and report."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("loadtest", ROOT / "eval" / "loadtest.py")
+    loadtest = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "loadtest", loadtest)
+    spec.loader.exec_module(loadtest)
+    results = loadtest.run(private_server.url, users=3, seconds=4, questions=["谁管流浪狗", "今天天气怎么样", "<b>x</b>"],
+                           pid=private_server.proc.pid, auth=("desk", private_server.password), sample=0.5,
+                           page_every=1.0)
+    stats = loadtest.summary(results)
+    assert stats["errors"] == 0, results.errors
+    assert stats["requests"] >= 3 and stats["latency_ms"]["p95"] >= stats["latency_ms"]["p50"] > 0
+    assert stats["page"]["ok"] == stats["page"]["requests"] >= 2
+    assert stats["memory"]["samples"] >= 3
+    report = loadtest.markdown(results, stats)
+    assert report.splitlines()[0].startswith("# Load test") and loadtest.COMMAND in report
+    with pytest.raises(SystemExit, match="only 127.0.0.1"):
+        loadtest.check_local("http://example.org:7860/")

@@ -1,0 +1,407 @@
+"""Load test: many users asking at once, against the live web app on 127.0.0.1.
+
+    .venv/bin/python eval/loadtest.py --users 20 --seconds 60 --report eval/load.md
+
+starts `duty-assistant serve --port 7877` (model and index as shipped; no question log), waits until it answers,
+then for `--seconds` runs `--users` threads, each with its own gradio_client.Client, asking questions drawn at
+random from eval/questions/dev.jsonl through the `/ask` API one after another with no pause (a closed loop:
+every user always has a question waiting, the worst case for the queue). Meanwhile one thread samples the
+server's resident memory every `--sample` seconds and another times a GET of the page `/` every `--page-every`
+seconds. Then it stops the server and writes the report: throughput, latency p50/p95/p99, errors (must be 0),
+memory over the run (must be stable) and the page's response times. Exit status 1 if there were errors or the
+memory grew.
+
+Only 127.0.0.1 is ever contacted; the run is bounded by `--seconds` (at most 600) and `--users` (at most 64,
+the server's queue size). `--url URL --pid PID` runs against a server that is already up instead (a login is
+read from DUTY_ASSISTANT_AUTH=user:password).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMAND = ".venv/bin/python eval/loadtest.py --users 20 --seconds 60 --report eval/load.md"
+MAX_USERS = 64
+MAX_SECONDS = 600
+STABLE_GROWTH = 0.10  # memory is stable if the last third of the run is within 10 % of the first third …
+STABLE_MB = 100  # … or within 100 MB
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear-interpolated percentile (q in 0..100) of a non-empty list."""
+    data = sorted(values)
+    if not data:
+        return float("nan")
+    pos = (len(data) - 1) * q / 100
+    low, high = int(pos), min(int(pos) + 1, len(data) - 1)
+    return data[low] + (data[high] - data[low]) * (pos - low)
+
+
+def load_questions(path: Path) -> list[str]:
+    questions = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                questions.append(json.loads(line)["question"])
+    if not questions:
+        raise SystemExit(f"no questions in {path}")
+    return questions
+
+
+def check_local(url: str) -> None:
+    host = urlparse(url).hostname
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit(f"refusing to load-test {url}: only 127.0.0.1 is allowed")
+
+
+# -- the server --------------------------------------------------------------------------------------------
+
+
+def start_server(port: int, log_path: Path, timeout: float = 300) -> tuple[subprocess.Popen, str, float]:
+    """`duty-assistant serve` on 127.0.0.1:port; returns (process, url, seconds until it answered)."""
+    import httpx
+
+    env = {k: v for k, v in os.environ.items() if k != "DUTY_ASSISTANT_AUTH"}
+    env.update(PYTHONUNBUFFERED="1", GRADIO_ANALYTICS_ENABLED="False")
+    out = open(log_path, "w", encoding="utf-8")
+    start = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited with {proc.returncode}:\n{log_path.read_text(encoding='utf-8')[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return proc, url, time.monotonic() - start
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() - start > timeout:
+            stop_server(proc)
+            raise SystemExit(f"the server did not answer within {timeout:.0f} s:\n"
+                             f"{log_path.read_text(encoding='utf-8')[-3000:]}")
+        time.sleep(1)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def listening_addresses(pid: int) -> list[str]:
+    import psutil
+
+    try:
+        conns = psutil.Process(pid).net_connections(kind="inet")
+    except psutil.Error:
+        return []
+    return sorted({c.laddr.ip for c in conns if c.status == psutil.CONN_LISTEN})
+
+
+def rss(pid: int) -> int:
+    """Resident memory of the server and any children, in bytes."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    total = proc.memory_info().rss
+    for child in proc.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+# -- the run -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    users: int
+    seconds: float
+    url: str
+    latencies: list[float] = field(default_factory=list)  # seconds, successful /ask calls
+    per_user: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    declined: int = 0
+    memory: list[tuple[float, int]] = field(default_factory=list)  # (seconds since start, bytes)
+    page: list[tuple[float, float, int]] = field(default_factory=list)  # (seconds since start, seconds, status)
+    elapsed: float = 0.0
+    startup: float | None = None
+    listening: list[str] = field(default_factory=list)
+
+
+def run(url: str, users: int, seconds: float, questions: list[str], pid: int | None = None,
+        auth: tuple[str, str] | None = None, sample: float = 2.0, page_every: float = 5.0, seed: int = 0) -> Results:
+    """Ask from `users` threads for `seconds`; sample memory of `pid` and time GET / meanwhile."""
+    import httpx
+    from gradio_client import Client
+
+    check_local(url)
+    users = max(1, min(MAX_USERS, users))
+    seconds = max(1.0, min(MAX_SECONDS, seconds))
+    results = Results(users, seconds, url, per_user=[0] * users)
+    lock = threading.Lock()
+    clients = [Client(url, auth=auth, verbose=False) for _ in range(users)]
+    clients[0].predict("谁管流浪狗", api_name="/ask")  # warm: the first answer is never slower than the rest
+    stop = threading.Event()
+    ready = threading.Barrier(users + 1)
+    t0 = 0.0
+
+    def user(number: int) -> None:
+        rng = random.Random(seed * 1000 + number)
+        client = clients[number]
+        ready.wait()
+        while not stop.is_set():
+            question = rng.choice(questions)
+            start = time.perf_counter()
+            try:
+                answer = client.predict(question, api_name="/ask")
+                if not isinstance(answer, dict) or "answered" not in answer or answer.get("question") is None:
+                    raise ValueError(f"unexpected answer {str(answer)[:120]}")
+            except Exception as err:  # noqa: BLE001 - every failure is counted and reported
+                with lock:
+                    results.errors.append(f"{type(err).__name__}: {str(err)[:160]} (question {question[:40]!r})")
+                continue
+            took = time.perf_counter() - start
+            with lock:
+                results.latencies.append(took)
+                results.per_user[number] += 1
+                results.declined += not answer["answered"]
+
+    def memory() -> None:
+        while not stop.is_set():
+            try:
+                results.memory.append((time.perf_counter() - t0, rss(pid)))
+            except Exception:  # noqa: BLE001 - the server went away: the errors will say so
+                pass
+            stop.wait(sample)
+
+    def page() -> None:
+        with httpx.Client(timeout=30) as web:
+            if auth:
+                web.post(url + "login", data={"username": auth[0], "password": auth[1]})
+            while not stop.wait(page_every):
+                start = time.perf_counter()
+                try:
+                    status = web.get(url).status_code
+                except httpx.HTTPError:
+                    status = 0
+                results.page.append((start - t0, time.perf_counter() - start, status))
+
+    threads = [threading.Thread(target=user, args=(n,), name=f"user-{n}", daemon=True) for n in range(users)]
+    for thread in threads:
+        thread.start()
+    helpers = [threading.Thread(target=page, name="page", daemon=True)]
+    if pid:
+        helpers.append(threading.Thread(target=memory, name="memory", daemon=True))
+    ready.wait()  # every user is about to ask: the clock starts
+    t0 = time.perf_counter()
+    for thread in helpers:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=120)
+    results.elapsed = time.perf_counter() - t0
+    for thread in helpers:
+        thread.join(timeout=35)
+    if pid:
+        results.memory.append((results.elapsed, rss(pid)))
+    for client in clients:
+        try:
+            client.close()
+        except Exception:  # noqa: BLE001
+            pass
+    return results
+
+
+# -- the report ------------------------------------------------------------------------------------------------
+
+
+def memory_summary(samples: list[tuple[float, int]]) -> dict:
+    if len(samples) < 3:
+        return {"stable": None}
+    values = [b / 2**20 for _, b in samples]
+    third = max(1, len(values) // 3)
+    first, last = statistics.median(values[:third]), statistics.median(values[-third:])
+    growth = last - first
+    stable = growth <= max(STABLE_MB, STABLE_GROWTH * first)
+    return {"start_mb": values[0], "end_mb": values[-1], "min_mb": min(values), "max_mb": max(values),
+            "first_third_mb": first, "last_third_mb": last, "growth_mb": growth, "stable": stable,
+            "samples": len(values)}
+
+
+def summary(results: Results) -> dict:
+    lat = [x * 1000 for x in results.latencies]
+    page_ok = [s * 1000 for _, s, status in results.page if status == 200]
+    return {
+        "users": results.users,
+        "seconds": round(results.elapsed, 1),
+        "requests": len(lat),
+        "errors": len(results.errors),
+        "throughput_per_s": len(lat) / results.elapsed if results.elapsed else 0.0,
+        "declined": results.declined,
+        "latency_ms": {"p50": percentile(lat, 50), "p95": percentile(lat, 95), "p99": percentile(lat, 99),
+                       "max": max(lat, default=float("nan")), "mean": statistics.fmean(lat) if lat else float("nan")},
+        "per_user": {"min": min(results.per_user, default=0), "max": max(results.per_user, default=0)},
+        "page": {"requests": len(results.page), "ok": len(page_ok), "p50_ms": percentile(page_ok, 50),
+                 "max_ms": max(page_ok, default=float("nan"))},
+        "memory": memory_summary(results.memory),
+        "startup_s": results.startup,
+        "listening": results.listening,
+    }
+
+
+def markdown(results: Results, stats: dict, command: str = COMMAND) -> str:
+    lat, mem, page = stats["latency_ms"], stats["memory"], stats["page"]
+    ok = stats["errors"] == 0 and mem.get("stable") is not False
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Load test: many users at once",
+        "",
+        "Regenerate (starts and stops the server itself; about two minutes):",
+        "",
+        "```bash",
+        command,
+        "```",
+        "",
+        f"Run {now} on {os.cpu_count()} CPU cores ({platform.machine()}, Python {platform.python_version()}), "
+        f"against `duty-assistant serve` at {results.url} (listening on {', '.join(stats['listening']) or 'n/a'}), "
+        "the shipped model and index, no question log. "
+        f"{stats['users']} users, each with its own gradio_client, ask questions drawn at random from "
+        "eval/questions/dev.jsonl through the `/ask` API, one after another without pause, for "
+        f"{results.seconds:.0f} s. The server answers {_concurrency()} questions at a time; the rest wait in "
+        "Gradio's queue (64 places).",
+        "",
+        f"**Result: {'pass' if ok else 'FAIL'}** — {stats['errors']} errors, memory "
+        f"{'stable' if mem.get('stable') else 'NOT stable' if mem.get('stable') is False else 'not sampled'}, "
+        f"page answered {page['ok']} of {page['requests']} times during the run.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| questions answered | {stats['requests']} in {stats['seconds']} s ({stats['declined']} of them declined as not in the list) |",
+        f"| throughput | {stats['throughput_per_s']:.2f} questions/s |",
+        f"| errors | {stats['errors']} |",
+        f"| latency p50 / p95 / p99 | {lat['p50']:.0f} / {lat['p95']:.0f} / {lat['p99']:.0f} ms |",
+        f"| latency mean / max | {lat['mean']:.0f} / {lat['max']:.0f} ms |",
+        f"| questions per user (min–max) | {stats['per_user']['min']}–{stats['per_user']['max']} |",
+        f"| page `GET /` during the run: p50 / max | {page['p50_ms']:.0f} / {page['max_ms']:.0f} ms ({page['ok']}/{page['requests']} OK) |",
+    ]
+    if stats.get("startup_s") is not None:
+        lines.append(f"| server start (load model and index) | {stats['startup_s']:.0f} s |")
+    if mem.get("stable") is not None:
+        lines += [
+            f"| server memory (RSS) start / end | {mem['start_mb']:.0f} / {mem['end_mb']:.0f} MB |",
+            f"| server memory min / max | {mem['min_mb']:.0f} / {mem['max_mb']:.0f} MB ({mem['samples']} samples) |",
+            f"| memory, first third → last third (medians) | {mem['first_third_mb']:.0f} → {mem['last_third_mb']:.0f} MB "
+            f"({mem['growth_mb']:+.0f} MB; stable if within {STABLE_MB} MB or {STABLE_GROWTH:.0%}) |",
+        ]
+    lines += ["", "Latency is the whole round trip as a user sees it: waiting in the queue plus answering. With "
+              f"{stats['users']} users and no pause between questions every user always has a question queued, so "
+              "it is mostly queueing: throughput is bounded by the CPU, and latency ≈ users ÷ throughput."]
+    if results.memory:
+        lines += ["", "## Memory over the run", "", "| s | RSS MB |", "|---|---|"]
+        step = max(1, len(results.memory) // 12)
+        picked = results.memory[::step] + ([results.memory[-1]] if (len(results.memory) - 1) % step else [])
+        lines += [f"| {t:.0f} | {b / 2**20:.0f} |" for t, b in picked]
+    if results.page:
+        lines += ["", "## The page during the run", "", "| s | GET / ms | status |", "|---|---|---|"]
+        lines += [f"| {t:.0f} | {s * 1000:.0f} | {status or 'failed'} |" for t, s, status in results.page]
+    if results.errors:
+        lines += ["", "## Errors", ""] + [f"- {e}" for e in results.errors[:30]]
+        if len(results.errors) > 30:
+            lines.append(f"- … and {len(results.errors) - 30} more")
+    return "\n".join(lines) + "\n"
+
+
+def _concurrency() -> int:
+    try:
+        from assistant.web import DEFAULT_CONCURRENCY
+
+        return DEFAULT_CONCURRENCY
+    except Exception:  # noqa: BLE001
+        return 4
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=20, help=f"concurrent users (1-{MAX_USERS}; default 20)")
+    parser.add_argument("--seconds", type=float, default=60, help=f"length of the run (at most {MAX_SECONDS} s)")
+    parser.add_argument("--port", type=int, default=7877, help="port for the server it starts (default 7877)")
+    parser.add_argument("--questions", default=str(ROOT / "eval" / "questions" / "dev.jsonl"))
+    parser.add_argument("--report", help="write the Markdown report here (e.g. eval/load.md)")
+    parser.add_argument("--json", help="also write the figures as JSON here")
+    parser.add_argument("--sample", type=float, default=2.0, help="seconds between memory samples")
+    parser.add_argument("--page-every", type=float, default=5.0, help="seconds between GETs of the page")
+    parser.add_argument("--url", help="use a server that is already running (127.0.0.1 only)")
+    parser.add_argument("--pid", type=int, help="with --url: the server's process id, for memory samples")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if not 1 <= args.users <= MAX_USERS or not 1 <= args.seconds <= MAX_SECONDS:
+        parser.error(f"--users must be 1-{MAX_USERS} and --seconds 1-{MAX_SECONDS}")
+    questions = load_questions(Path(args.questions))
+
+    proc = None
+    startup = None
+    auth = None
+    if args.url:
+        url, pid = args.url if args.url.endswith("/") else args.url + "/", args.pid
+        check_local(url)
+        if os.environ.get("DUTY_ASSISTANT_AUTH"):
+            user, _, password = os.environ["DUTY_ASSISTANT_AUTH"].split(",")[0].partition(":")
+            auth = (user.strip(), password)
+        log = None
+    else:
+        log = Path(tempfile.mkstemp(prefix="duty-loadtest-", suffix=".log")[1])
+        print(f"starting the server on 127.0.0.1:{args.port} (log: {log}) …", flush=True)
+        proc, url, startup = start_server(args.port, log)
+        pid = proc.pid
+    try:
+        listening = listening_addresses(pid) if pid else []
+        print(f"server ready at {url}; {args.users} users for {args.seconds:.0f} s …", flush=True)
+        results = run(url, args.users, args.seconds, questions, pid=pid, auth=auth, sample=args.sample,
+                      page_every=args.page_every, seed=args.seed)
+        results.startup, results.listening = startup, listening
+    finally:
+        if proc is not None:
+            stop_server(proc)
+    stats = summary(results)
+    command = COMMAND if (args.users, args.seconds, args.report) == (20, 60, "eval/load.md") and not args.url else \
+        " ".join([".venv/bin/python eval/loadtest.py", *(argv if argv is not None else sys.argv[1:])])
+    text = markdown(results, stats, command)
+    if args.report:
+        Path(args.report).write_text(text, encoding="utf-8")
+    if args.json:
+        Path(args.json).write_text(json.dumps(stats, indent=1, default=float), encoding="utf-8")
+    lat = stats["latency_ms"]
+    print(f"{stats['requests']} answers in {stats['seconds']} s: {stats['throughput_per_s']:.2f}/s, p50 {lat['p50']:.0f} ms, "
+          f"p95 {lat['p95']:.0f} ms, {stats['errors']} errors, memory stable: {stats['memory'].get('stable')}, "
+          f"page p50 {stats['page']['p50_ms']:.0f} ms", flush=True)
+    if log is not None and stats["errors"] == 0:
+        log.unlink(missing_ok=True)
+    return 0 if stats["errors"] == 0 and stats["memory"].get("stable") is not False else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
