@@ -110,7 +110,7 @@ def build_index(
         except Exception:  # stale or damaged: rebuild below
             pass
     data = data or Data.load()
-    model = model or models.load(ref)
+    model = model or models.load(ref, backend=config.backend, quantize_queries=False)
     start = time.perf_counter()
     encoder = Encoder(model, ref.weights_sha256, config.dim)
     units = make_units(data, config)
@@ -174,11 +174,11 @@ class Assistant:
         data = Data.load()
         ref = models.resolve(config.model)
         if build:
-            model = model or models.load(ref)
+            model = model or models.load(ref, backend=config.backend, quantize_queries=config.quantize_queries)
             build_index(config, progress=progress, model=model, data=data)
         folder = config_index_dir(config, ref.id)
         loaded = load_index(folder, model=ref.id, weights=ref.weights_sha256, inputs=index_inputs(config))
-        model = model or models.load(ref)
+        model = model or models.load(ref, backend=config.backend, quantize_queries=config.quantize_queries)
         encoder = Encoder(model, ref.weights_sha256, config.dim)
         if encoder.dimension != loaded.manifest.dimension:
             from .index import IndexProblem

@@ -14,7 +14,9 @@ from pathlib import Path
 class RetrievalConfig:
     model: str | None = None  # registry name or folder; None: $DUTY_ASSISTANT_MODEL or the default
     dim: int | None = None  # Matryoshka truncation of the embeddings; None keeps the model's dimension
-    index_type: str = "flat"  # flat (exact) | hnsw (approximate)
+    backend: str = "auto"  # auto (ONNX Runtime when installed, else torch) | onnx | torch: same index vectors
+    quantize_queries: bool = True  # ONNX: questions encoded with 8-bit weights (the index stays float32)
+    index_type: str = "auto"  # flat (exact) | hnsw (approximate) | auto: flat below 10,000 units, hnsw above (bench.md)
     question_units: bool = True  # index the similar questions (相似问) as units
     lexicon: bool = True  # expand everyday words to the list's words
     pinyin: bool = True  # map typos / homophones to the list's words by pinyin

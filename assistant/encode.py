@@ -33,6 +33,10 @@ class Encoder:
         self._recent: dict[str, np.ndarray] = {}
         self._disk: EmbeddingCache | None = None
         prompts = getattr(model, "prompts", {}) or {}
+        # a model may encode live questions differently from the index side (ONNX: int8 weights, see
+        # `encode_questions`); their vectors then never share a cache with index-side ones
+        variant = getattr(model, "question_variant", "")
+        self.question_key = f"{model_key}+{variant}" if variant else model_key
         self.query_prompt = prompts.get("query", "")
         self.document_prompt = prompts.get("document", prompts.get("passage", ""))
 
@@ -61,7 +65,7 @@ class Encoder:
     def keep_queries_on_disk(self) -> None:
         """Also remember question vectors in the on-disk cache (for evaluations that rerun the same questions);
         call `flush()` at the end."""
-        self._disk = EmbeddingCache(self.model_key, self.query_prompt)
+        self._disk = EmbeddingCache(self.question_key, self.query_prompt)
 
     def forget_queries(self) -> None:
         """Drop remembered question vectors (memory and disk), so timings measure encoding."""
@@ -80,8 +84,9 @@ class Encoder:
                 self._recent[text] = self._finish(self._disk[text][None, :])[0]
             missing = [t for t in missing if t not in self._recent]
         if missing:
-            raw = self.model.encode(list(missing), prompt=self.query_prompt, batch_size=self.batch_size,
-                                    show_progress_bar=False, convert_to_numpy=True, normalize_embeddings=False)
+            encode = getattr(self.model, "encode_questions", None) or self.model.encode
+            raw = encode(list(missing), prompt=self.query_prompt, batch_size=self.batch_size,
+                         show_progress_bar=False, convert_to_numpy=True, normalize_embeddings=False)
             if self._disk is not None:
                 self._disk.add(missing, np.asarray(raw, dtype=np.float32))
             for text, vector in zip(missing, self._finish(raw)):
@@ -134,6 +139,8 @@ class EmbeddingCache:
             self.vectors[text] = vector
 
     def save(self) -> None:
+        if not self.vectors:
+            return
         self.base.parent.mkdir(parents=True, exist_ok=True)
         texts = list(self.vectors)
         tmp_npy = self.base.parent / (self.base.name + ".tmp.npy")

@@ -54,11 +54,25 @@ def index_dir(model_id: str, root: Path = paths.INDEX) -> Path:
     return root / safe
 
 
+# `auto` is exact below this many units, HNSW from there: where exact search starts to add more than ~20% to
+# question encoding on a 2-core machine (eval/bench.md, "Growth"; one town is ~3,400 units).
+AUTO_FLAT_MAX_UNITS = 10_000
+
+
+def resolve_index_type(index_type: str, units: int) -> str:
+    """`auto` → `flat` or `hnsw` by the number of units; any other type unchanged."""
+    if index_type == "auto":
+        return "flat" if units < AUTO_FLAT_MAX_UNITS else "hnsw"
+    return index_type
+
+
 def make_faiss(vectors: np.ndarray, index_type: str = "flat"):
-    """An inner-product FAISS index over L2-normalised vectors (cosine). `flat` is exact; `hnsw` approximate."""
+    """An inner-product FAISS index over L2-normalised vectors (cosine). `flat` is exact; `hnsw` approximate;
+    `auto` is flat below AUTO_FLAT_MAX_UNITS units, hnsw above."""
     import faiss
 
     dim = vectors.shape[1]
+    index_type = resolve_index_type(index_type, len(vectors))
     if index_type == "flat":
         index = faiss.IndexFlatIP(dim)
     elif index_type.startswith("hnsw"):
@@ -67,7 +81,7 @@ def make_faiss(vectors: np.ndarray, index_type: str = "flat"):
         index.hnsw.efConstruction = 80
         index.hnsw.efSearch = 128
     else:
-        raise ValueError(f"Unknown index type {index_type!r}. Choose from flat, hnsw (or hnswM, e.g. hnsw16).")
+        raise ValueError(f"Unknown index type {index_type!r}. Choose from flat, hnsw (or hnswM, e.g. hnsw16), auto.")
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
 

@@ -55,12 +55,12 @@ class Query:
 
 
 def clean(text: str, max_chars: int = MAX_CHARS) -> tuple[str, bool]:
-    """NFKC, control characters out, whitespace collapsed, capped at `max_chars`."""
-    text = unicodedata.normalize("NFKC", text or "")
-    text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
+    """Invisible characters out, NFKC, control characters out, whitespace collapsed, capped at `max_chars`."""
+    text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text or ""))
+    text = _CONTROL.sub(" ", text)
     text = re.sub(r"\s+", " ", text).strip()
     truncated = len(text) > max_chars
-    return (text[:max_chars] if truncated else text), truncated
+    return (text[:max_chars].rstrip() if truncated else text), truncated
 
 
 def language(text: str) -> str:

@@ -137,7 +137,8 @@ class Retriever:
         texts = [query.expanded if self.config.dense_expansion else query.question] + query.sentences
         vectors = self.encoder.queries(texts)
         n_units = len(self.units)
-        k = n_units if self.config.index_type == "flat" else min(n_units, 512)
+        exact = not hasattr(self.faiss, "hnsw")  # what the index is (index_type `auto` picks one by size)
+        k = n_units if exact else min(n_units, 512)
         scores, ids = self.faiss.search(vectors, k)
         unit_scores = np.full((len(texts), n_units), -1.0, dtype=np.float32)
         for row in range(len(texts)):

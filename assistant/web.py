@@ -582,6 +582,7 @@ def build_app(assistant, log: QuestionLog | None = None):
     dept_choices = department_choices(registry)
 
     def ask(question, k=5, list_value=None, department=None, category=None) -> Answer:
+        question = "" if question is None else str(question)  # the API takes whatever JSON a client sends
         answer = assistant.ask(question, k=_clamp_k(k), list=_opt(list_value), department=_opt(department),
                                category=_opt(category))
         if log is not None:

@@ -3,13 +3,13 @@
     .venv/bin/python eval/loadtest.py --users 20 --seconds 60 --report eval/load.md
 
 starts `duty-assistant serve --port 7877` (model and index as shipped; no question log), waits until it answers,
-then for `--seconds` runs `--users` threads, each with its own gradio_client.Client, asking questions drawn at
-random from eval/questions/dev.jsonl through the `/ask` API one after another with no pause (a closed loop:
-every user always has a question waiting, the worst case for the queue). Meanwhile one thread samples the
-server's resident memory every `--sample` seconds and another times a GET of the page `/` every `--page-every`
-seconds. Then it stops the server and writes the report: throughput, latency p50/p95/p99, errors (must be 0),
-memory over the run (must be stable) and the page's response times. Exit status 1 if there were errors or the
-memory grew.
+then runs `--users` threads, each with its own gradio_client.Client, asking questions drawn at random from
+eval/questions/dev.jsonl through the `/ask` API one after another with no pause (a closed loop: every user
+always has a question waiting, the worst case for the queue): `--warmup` seconds (30; answers not counted,
+errors are), then `--seconds` measured. Meanwhile one thread samples the server's resident memory every
+`--sample` seconds and another times a GET of the page `/` every `--page-every` seconds. Then it stops the
+server and writes the report: throughput, latency p50/p95/p99, errors (must be 0), memory over the run (must
+not grow after the warm-up) and the page's response times. Exit status 1 if there were errors or the memory grew.
 
 Only 127.0.0.1 is ever contacted; the run is bounded by `--seconds` (at most 600) and `--users` (at most 64,
 the server's queue size). `--url URL --pid PID` runs against a server that is already up instead (a login is
@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 COMMAND = ".venv/bin/python eval/loadtest.py --users 20 --seconds 60 --report eval/load.md"
 MAX_USERS = 64
 MAX_SECONDS = 600
-STABLE_GROWTH = 0.10  # memory is stable if the last third of the run is within 10 % of the first third …
-STABLE_MB = 100  # … or within 100 MB
+STABLE_GROWTH = 0.05  # memory is stable if, after the warm-up, the last third of the run is within 5 % of the
+STABLE_MB = 50  # first third (medians of the samples) or within 50 MB
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -144,29 +144,36 @@ class Results:
     per_user: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     declined: int = 0
-    memory: list[tuple[float, int]] = field(default_factory=list)  # (seconds since start, bytes)
-    page: list[tuple[float, float, int]] = field(default_factory=list)  # (seconds since start, seconds, status)
-    elapsed: float = 0.0
+    memory: list[tuple[float, int]] = field(default_factory=list)  # (seconds since the warm-up began, bytes)
+    page: list[tuple[float, float, int]] = field(default_factory=list)  # (seconds since the warm-up, seconds, status)
+    elapsed: float = 0.0  # the measured part (after the warm-up)
+    warmup: float = 0.0
+    warmup_answers: int = 0
+    load_before: tuple[float, float, float] | None = None
     startup: float | None = None
     listening: list[str] = field(default_factory=list)
 
 
 def run(url: str, users: int, seconds: float, questions: list[str], pid: int | None = None,
-        auth: tuple[str, str] | None = None, sample: float = 2.0, page_every: float = 5.0, seed: int = 0) -> Results:
-    """Ask from `users` threads for `seconds`; sample memory of `pid` and time GET / meanwhile."""
+        auth: tuple[str, str] | None = None, sample: float = 2.0, page_every: float = 5.0, seed: int = 0,
+        warmup: float = 0.0) -> Results:
+    """Ask from `users` threads for `warmup` + `seconds`; sample memory of `pid` and time GET / meanwhile. Answers
+    given during the warm-up are not in the figures (errors are)."""
     import httpx
     from gradio_client import Client
 
     check_local(url)
     users = max(1, min(MAX_USERS, users))
     seconds = max(1.0, min(MAX_SECONDS, seconds))
-    results = Results(users, seconds, url, per_user=[0] * users)
+    results = Results(users, seconds, url, per_user=[0] * users, warmup=max(0.0, warmup))
+    results.load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
     lock = threading.Lock()
     clients = [Client(url, auth=auth, verbose=False) for _ in range(users)]
     clients[0].predict("谁管流浪狗", api_name="/ask")  # warm: the first answer is never slower than the rest
     stop = threading.Event()
     ready = threading.Barrier(users + 1)
     t0 = 0.0
+    measure_from = float("inf")  # perf_counter time at which the measured part begins
 
     def user(number: int) -> None:
         rng = random.Random(seed * 1000 + number)
@@ -185,6 +192,9 @@ def run(url: str, users: int, seconds: float, questions: list[str], pid: int | N
                 continue
             took = time.perf_counter() - start
             with lock:
+                if start < measure_from:
+                    results.warmup_answers += 1
+                    continue
                 results.latencies.append(took)
                 results.per_user[number] += 1
                 results.declined += not answer["answered"]
@@ -219,15 +229,17 @@ def run(url: str, users: int, seconds: float, questions: list[str], pid: int | N
     t0 = time.perf_counter()
     for thread in helpers:
         thread.start()
+    time.sleep(results.warmup)
+    measure_from = time.perf_counter()
     time.sleep(seconds)
     stop.set()
     for thread in threads:
         thread.join(timeout=120)
-    results.elapsed = time.perf_counter() - t0
+    results.elapsed = time.perf_counter() - measure_from
     for thread in helpers:
         thread.join(timeout=35)
     if pid:
-        results.memory.append((results.elapsed, rss(pid)))
+        results.memory.append((time.perf_counter() - t0, rss(pid)))
     for client in clients:
         try:
             client.close()
@@ -239,17 +251,19 @@ def run(url: str, users: int, seconds: float, questions: list[str], pid: int | N
 # -- the report ------------------------------------------------------------------------------------------------
 
 
-def memory_summary(samples: list[tuple[float, int]]) -> dict:
-    if len(samples) < 3:
+def memory_summary(samples: list[tuple[float, int]], warmup: float = 0.0) -> dict:
+    """Memory at the start, after the warm-up and at the end; stable if the measured part did not grow."""
+    measured = [b / 2**20 for t, b in samples if t >= warmup]
+    if len(measured) < 3:
         return {"stable": None}
     values = [b / 2**20 for _, b in samples]
-    third = max(1, len(values) // 3)
-    first, last = statistics.median(values[:third]), statistics.median(values[-third:])
+    third = max(1, len(measured) // 3)
+    first, last = statistics.median(measured[:third]), statistics.median(measured[-third:])
     growth = last - first
     stable = growth <= max(STABLE_MB, STABLE_GROWTH * first)
-    return {"start_mb": values[0], "end_mb": values[-1], "min_mb": min(values), "max_mb": max(values),
-            "first_third_mb": first, "last_third_mb": last, "growth_mb": growth, "stable": stable,
-            "samples": len(values)}
+    return {"start_mb": values[0], "after_warmup_mb": measured[0], "end_mb": values[-1], "min_mb": min(measured),
+            "max_mb": max(measured), "first_third_mb": first, "last_third_mb": last, "growth_mb": growth,
+            "stable": stable, "samples": len(values)}
 
 
 def summary(results: Results) -> dict:
@@ -267,7 +281,10 @@ def summary(results: Results) -> dict:
         "per_user": {"min": min(results.per_user, default=0), "max": max(results.per_user, default=0)},
         "page": {"requests": len(results.page), "ok": len(page_ok), "p50_ms": percentile(page_ok, 50),
                  "max_ms": max(page_ok, default=float("nan"))},
-        "memory": memory_summary(results.memory),
+        "memory": memory_summary(results.memory, results.warmup),
+        "warmup_s": results.warmup,
+        "warmup_answers": results.warmup_answers,
+        "load_before": results.load_before,
         "startup_s": results.startup,
         "listening": results.listening,
     }
@@ -277,6 +294,9 @@ def markdown(results: Results, stats: dict, command: str = COMMAND) -> str:
     lat, mem, page = stats["latency_ms"], stats["memory"], stats["page"]
     ok = stats["errors"] == 0 and mem.get("stable") is not False
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    load = stats.get("load_before")
+    load_text = f"; load average {load[0]:.1f} when it began: the cores are shared, figures vary" if load else ""
+    warm = stats.get("warmup_s") or 0
     lines = [
         "# Load test: many users at once",
         "",
@@ -286,13 +306,14 @@ def markdown(results: Results, stats: dict, command: str = COMMAND) -> str:
         command,
         "```",
         "",
-        f"Run {now} on {os.cpu_count()} CPU cores ({platform.machine()}, Python {platform.python_version()}), "
-        f"against `duty-assistant serve` at {results.url} (listening on {', '.join(stats['listening']) or 'n/a'}), "
-        "the shipped model and index, no question log. "
+        f"Run {now} on {os.cpu_count()} CPU cores ({platform.machine()}, Python {platform.python_version()}{load_text}), "
+        f"against `duty-assistant serve` at {results.url} (listening on {', '.join(stats['listening']) or 'n/a'}) with "
+        "the shipped model and index and no question log. "
         f"{stats['users']} users, each with its own gradio_client, ask questions drawn at random from "
-        "eval/questions/dev.jsonl through the `/ask` API, one after another without pause, for "
-        f"{results.seconds:.0f} s. The server answers {_concurrency()} questions at a time; the rest wait in "
-        "Gradio's queue (64 places).",
+        "eval/questions/dev.jsonl (390) through the `/ask` API, one after another without pause"
+        + (f": {warm:.0f} s of warm-up ({stats['warmup_answers']} answers, not in the figures below except errors), "
+           f"then {results.seconds:.0f} s measured." if warm else f", for {results.seconds:.0f} s.")
+        + f" The server answers {_concurrency()} questions at a time; the rest wait in Gradio's queue (64 places).",
         "",
         f"**Result: {'pass' if ok else 'FAIL'}** — {stats['errors']} errors, memory "
         f"{'stable' if mem.get('stable') else 'NOT stable' if mem.get('stable') is False else 'not sampled'}, "
@@ -312,19 +333,25 @@ def markdown(results: Results, stats: dict, command: str = COMMAND) -> str:
         lines.append(f"| server start (load model and index) | {stats['startup_s']:.0f} s |")
     if mem.get("stable") is not None:
         lines += [
-            f"| server memory (RSS) start / end | {mem['start_mb']:.0f} / {mem['end_mb']:.0f} MB |",
-            f"| server memory min / max | {mem['min_mb']:.0f} / {mem['max_mb']:.0f} MB ({mem['samples']} samples) |",
-            f"| memory, first third → last third (medians) | {mem['first_third_mb']:.0f} → {mem['last_third_mb']:.0f} MB "
-            f"({mem['growth_mb']:+.0f} MB; stable if within {STABLE_MB} MB or {STABLE_GROWTH:.0%}) |",
+            f"| server memory (RSS): loaded / after warm-up / end | {mem['start_mb']:.0f} / {mem['after_warmup_mb']:.0f} / "
+            f"{mem['end_mb']:.0f} MB |",
+            f"| memory while measured: first third → last third (medians) | {mem['first_third_mb']:.0f} → "
+            f"{mem['last_third_mb']:.0f} MB ({mem['growth_mb']:+.0f} MB; stable if within {STABLE_MB} MB or "
+            f"{STABLE_GROWTH:.0%}); min / max {mem['min_mb']:.0f} / {mem['max_mb']:.0f} MB |",
         ]
     lines += ["", "Latency is the whole round trip as a user sees it: waiting in the queue plus answering. With "
               f"{stats['users']} users and no pause between questions every user always has a question queued, so "
-              "it is mostly queueing: throughput is bounded by the CPU, and latency ≈ users ÷ throughput."]
+              "it is mostly queueing: throughput is bounded by the CPU, and latency ≈ users ÷ throughput. Real "
+              "users pause to read, so they wait far less.",
+              "",
+              "Memory grows while the server first meets questions of new lengths (the allocator's arenas of the "
+              "worker threads and the model's buffers grow to the largest seen) and then levels off; the warm-up "
+              "absorbs most of that, and growth after it would mean a leak (`--seconds 180` shows the plateau)."]
     if results.memory:
-        lines += ["", "## Memory over the run", "", "| s | RSS MB |", "|---|---|"]
-        step = max(1, len(results.memory) // 12)
+        lines += ["", "## Memory over the run", "", "| s | phase | RSS MB |", "|---|---|---|"]
+        step = max(1, len(results.memory) // 16)
         picked = results.memory[::step] + ([results.memory[-1]] if (len(results.memory) - 1) % step else [])
-        lines += [f"| {t:.0f} | {b / 2**20:.0f} |" for t, b in picked]
+        lines += [f"| {t:.0f} | {'warm-up' if t < warm else 'measured'} | {b / 2**20:.0f} |" for t, b in picked]
     if results.page:
         lines += ["", "## The page during the run", "", "| s | GET / ms | status |", "|---|---|---|"]
         lines += [f"| {t:.0f} | {s * 1000:.0f} | {status or 'failed'} |" for t, s, status in results.page]
@@ -347,7 +374,8 @@ def _concurrency() -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=20, help=f"concurrent users (1-{MAX_USERS}; default 20)")
-    parser.add_argument("--seconds", type=float, default=60, help=f"length of the run (at most {MAX_SECONDS} s)")
+    parser.add_argument("--seconds", type=float, default=60, help=f"length of the measured run (at most {MAX_SECONDS} s)")
+    parser.add_argument("--warmup", type=float, default=30, help="seconds of the same load before measuring (default 30)")
     parser.add_argument("--port", type=int, default=7877, help="port for the server it starts (default 7877)")
     parser.add_argument("--questions", default=str(ROOT / "eval" / "questions" / "dev.jsonl"))
     parser.add_argument("--report", help="write the Markdown report here (e.g. eval/load.md)")
@@ -379,9 +407,10 @@ def main(argv: list[str] | None = None) -> int:
         pid = proc.pid
     try:
         listening = listening_addresses(pid) if pid else []
-        print(f"server ready at {url}; {args.users} users for {args.seconds:.0f} s …", flush=True)
+        print(f"server ready at {url}; {args.users} users for {args.warmup:.0f} s of warm-up + {args.seconds:.0f} s …",
+              flush=True)
         results = run(url, args.users, args.seconds, questions, pid=pid, auth=auth, sample=args.sample,
-                      page_every=args.page_every, seed=args.seed)
+                      page_every=args.page_every, seed=args.seed, warmup=min(args.warmup, MAX_SECONDS))
         results.startup, results.listening = startup, listening
     finally:
         if proc is not None:

@@ -43,11 +43,12 @@ def real_index_folder() -> Path:
     return index_dir(MODEL)
 
 
-def _link_tree(src: Path, dst: Path) -> None:
-    """`dst` holds a symlink to every entry of `src` (never a writable path into the real cache)."""
+def _link_tree(src: Path, dst: Path, skip: tuple[str, ...] = ()) -> None:
+    """`dst` holds a symlink to every entry of `src` but `skip` (nothing here writes through them)."""
     dst.mkdir(parents=True)
     for entry in src.iterdir():
-        (dst / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
+        if entry.name not in skip:
+            (dst / entry.name).symlink_to(entry.resolve(), target_is_directory=entry.is_dir())
 
 
 @dataclass
@@ -74,7 +75,10 @@ class State:
         env = dict(os.environ)
         env.pop("DUTY_ASSISTANT_MODEL", None)
         env.update(DUTY_ASSISTANT_ROOT=str(self.root), DUTY_ASSISTANT_CACHE=str(self.cache), PYTHONUNBUFFERED="1",
-                   HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(ROOT))
+                   HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(ROOT),
+                   # the torch backend reads the weights themselves; the ONNX export (a derived copy inside the
+                   # model folder, which a load may rewrite) is left out of the tmp cache
+                   DUTY_ASSISTANT_BACKEND="torch")
         return env
 
     def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -122,7 +126,7 @@ def make_state(base: Path) -> State:
     shutil.copytree(paths.DATA, root / "data")
     shutil.copytree(real_index_folder(), root / "index" / real_index_folder().name)
     model = cache / "models" / MODEL
-    _link_tree(real_model_folder(), model)
+    _link_tree(real_model_folder(), model, skip=("onnx",))
     mark = model / models.VERIFIED_MARK
     mark.unlink()
     shutil.copyfile(real_model_folder() / models.VERIFIED_MARK, mark)
@@ -273,6 +277,7 @@ def assert_one_error_line(result: subprocess.CompletedProcess, command: str) -> 
     return lines[0]
 
 
+@pytest.mark.model  # needs the fetched model files and the built index (copied, never loaded)
 @pytest.mark.parametrize("damage", DAMAGES, ids=[d.name for d in DAMAGES])
 def test_ask_on_damaged_state_names_problem_and_fix(state, damage):
     damage.apply(state)
@@ -320,6 +325,7 @@ def test_ask_refuses_weights_altered_in_place(state):
     assert "2_dense/model.safetensors" in line.lower() and "duty-assistant model fetch --force" in line
 
 
+@pytest.mark.model  # needs the fetched model files and the built index (copied, never loaded)
 def test_the_tmp_state_leaves_the_real_files_alone(state):
     """The harness itself: damaging the copies does not touch the real model, index or data."""
     real = real_model_folder() / "2_Dense" / "model.safetensors"
@@ -480,6 +486,7 @@ def assert_previous_index_serves(tmp_index) -> None:
     assert loaded.faiss.ntotal == m.unit_count == len(loaded.units)
 
 
+@pytest.mark.model  # needs the fetched model files and the built index (copied, never loaded)
 def test_build_failing_while_encoding_keeps_the_previous_index(tmp_index, data):
     from assistant.api import build_index
 
@@ -490,6 +497,7 @@ def test_build_failing_while_encoding_keeps_the_previous_index(tmp_index, data):
     assert_previous_index_serves(tmp_index)
 
 
+@pytest.mark.model  # needs the fetched model files and the built index (copied, never loaded)
 @pytest.mark.parametrize("error", [OSError(28, "No space left on device"), KeyboardInterrupt()],
                          ids=["disk full", "interrupted"])
 def test_build_failing_while_writing_keeps_the_previous_index(tmp_index, data, monkeypatch, error):
@@ -511,6 +519,7 @@ def test_build_failing_while_writing_keeps_the_previous_index(tmp_index, data, m
     assert_previous_index_serves(tmp_index)
 
 
+@pytest.mark.model  # needs the fetched model files and the built index (copied, never loaded)
 def test_build_that_completes_swaps_in_whole(tmp_index, data):
     from assistant.api import build_index
     from assistant.index import load_index, read_manifest

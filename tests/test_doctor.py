@@ -35,6 +35,7 @@ def test_doctor_is_documented():
     assert result.returncode == 0 and "--full" in result.stdout
 
 
+@pytest.mark.model  # these need the fetched model files and the built index (copied, never loaded)
 def test_doctor_ok_on_the_working_state():
     result = subprocess.run([sys.executable, "-m", "assistant.cli", "doctor"], capture_output=True, text=True,
                             cwd=ROOT, timeout=120)
@@ -49,6 +50,7 @@ def state(tmp_path):
     return make_state(tmp_path)
 
 
+@pytest.mark.model
 def test_doctor_full_ok_on_a_good_copy(state):
     """The tmp copy the damage cases start from is itself in order, down to the weight hashes."""
     result = state.run("doctor", "--full")
@@ -58,6 +60,7 @@ def test_doctor_full_ok_on_a_good_copy(state):
     assert str(state.index) in checks["index"][1]  # it checked the copy, not the real index
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("damage", DAMAGES, ids=[d.name for d in DAMAGES])
 def test_doctor_names_each_problem_and_its_fix(state, damage):
     damage.apply(state)
@@ -77,6 +80,7 @@ def test_doctor_names_each_problem_and_its_fix(state, damage):
     assert f"{failed} problem(s)." in result.stdout
 
 
+@pytest.mark.model
 def test_doctor_full_catches_weights_altered_in_place(state):
     """Same size, different bytes: the quick check cannot tell; `doctor --full` re-hashes and names the file."""
     _altered_same_size(state)
