@@ -102,7 +102,8 @@ def _results():
              "encode_ms": {"n": 200, "p50": 36.0, "p95": 80.0, "p99": 250.0, "mean": 45.0, "max": 390.0},
              "pipeline_encode_ms": {"n": 200, "p50": 37.0, "p95": 85.0, "p99": 260.0, "mean": 46.0, "max": 395.0},
              "ratio_p50": 1.11, "batch_qps": 40.0, "sequential_qps": 20.0, "peak_rss_mb": 900.0, "open_s": 3.1,
-             "first_answer_s": 0.05, "imports_s": 0.1, "open_stages_s": {"model load": 1.2, "vocabulary": 0.8}}
+             "first_answer_s": 0.05, "imports_s": 0.1, "open_stages_s": {"model load": 1.2, "vocabulary": 0.8},
+             "hits": {"q1": 1, "q2": 1, "q3": 0}}
     row = lambda towns: {  # noqa: E731
         "towns": towns, "duties": 245 * towns, "units": 3386 * towns, "peak_rss_mb": 1000.0,
         "flat": {"build_s": 0.01, "bytes": 10_000_000 * towns, "rss_delta_mb": 1.0,
@@ -136,6 +137,7 @@ def test_render_puts_the_command_first_and_shows_every_target(tmp_path):
         assert target in text
     assert "| end-to-end p50 ≤ 50 ms | 40.0 ms | **met** |" in text
     assert "not met" in text  # the 150 s build
+    assert "| speed-ups keep dev top-1 within 1 point | 0.6667 with 8-bit questions vs 0.6667 float32" in text
     assert "## Growth" in text and "## Beyond one machine" in text
     assert "| 10 | 2,450 | 33,860 |" in text
 
