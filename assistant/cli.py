@@ -109,7 +109,7 @@ def cmd_ask(args) -> int:
     for question in questions:
         answer = assistant.ask(question, k=args.k, list=args.list, department=args.department, category=args.category)
         if args.json:
-            print(json.dumps(answer.to_json(), ensure_ascii=False, indent=None if len(questions) > 1 else 1))
+            print(json.dumps(answer.to_json(), ensure_ascii=False))  # one JSON object per line (JSON Lines)
         else:
             print(render_text(answer, full=args.full))
             if len(questions) > 1:
