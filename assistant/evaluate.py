@@ -366,25 +366,13 @@ class Systems:
 
 
 def machine_note() -> str:
-    import os
-    import platform
+    """One line describing this machine for a report (the facts come from the benchmark's `machine()`)."""
+    from .bench import machine
 
-    cpu = ""
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        import psutil
-
-        memory = f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM"
-    except ImportError:
-        memory = ""
-    return (f"Measured on {time.strftime('%Y-%m-%d')}, {cpu or platform.processor()} ({os.cpu_count()} cores), "
-            f"{memory}, Python {platform.python_version()}, CPU only.")
+    facts = machine()
+    memory = f", {facts['memory_bytes'] / 2**30:.0f} GiB RAM" if facts["memory_bytes"] else ""
+    return (f"Measured on {time.strftime('%Y-%m-%d')}, {facts['cpu']} ({facts['cores']} cores){memory}, "
+            f"Python {facts['python']}, CPU only.")
 
 
 def add_arguments(p) -> None:
