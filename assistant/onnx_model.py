@@ -342,7 +342,11 @@ def export(model_folder: Path, weights_sha256: str, target: Path, st=None, say=N
     dimension = (st.get_embedding_dimension() if hasattr(st, "get_embedding_dimension")
                  else st.get_sentence_embedding_dimension())
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.*"):  # left by an export that was killed (not a running one)
+        if stale.is_dir() and time.time() - stale.stat().st_mtime > 3600:
+            shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    os.chmod(tmp, 0o755)  # readable like the model folder it sits in
     try:
         body_module, body = _modules(st)
         table = body.get_input_embeddings()
