@@ -171,6 +171,25 @@ def human_bytes(n) -> str:
     return str(n)
 
 
+def speed_check(seconds: float = 1.0) -> dict:
+    """A fixed CPU workload, so runs on a shared or throttled machine can be compared: float32 matrix products
+    (numpy's BLAS, all cores) and a pure-Python loop (one core)."""
+    import numpy as np
+
+    a = np.random.default_rng(0).standard_normal((1024, 1024), dtype=np.float32)
+    a @ a
+    start, n = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        a @ a
+        n += 1
+    gflops = 2 * 1024**3 * n / (time.perf_counter() - start) / 1e9
+    start = time.perf_counter()
+    total = 0
+    for i in range(2_000_000):
+        total += i
+    return {"matmul_gflops": round(gflops, 1), "python_mops": round(2.0 / (time.perf_counter() - start), 1)}
+
+
 def machine() -> dict:
     """CPU model, cores, RAM, Python / torch / ONNX Runtime / FAISS versions, date."""
     from importlib import metadata
@@ -538,8 +557,15 @@ def _load_worker(spec: dict) -> dict:
     start = time.perf_counter()
     model = models.load(ref, backend=spec.get("backend"), quantize_queries=spec.get("quantize_queries", True))
     load_s = time.perf_counter() - start
+    tokenizer_s = None
+    if getattr(model, "backend", "torch") == "onnx":  # how much of the load is parsing tokenizer.json
+        from tokenizers import Tokenizer
+
+        start = time.perf_counter()
+        Tokenizer.from_file(str(ref.folder / "tokenizer.json"))
+        tokenizer_s = round(time.perf_counter() - start, 2)
     return {"model": spec["model"], "backend": getattr(model, "backend", "torch"), "imports_s": round(imports, 2),
-            "load_s": round(load_s, 2), "peak_rss_mb": _peak_rss_mb()}
+            "load_s": round(load_s, 2), "tokenizer_s": tokenizer_s, "peak_rss_mb": _peak_rss_mb()}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -716,15 +742,46 @@ def _models(args) -> list[str]:
     return [n for n in names if (models.MODELS[n].folder / models.VERIFIED_MARK).exists()]
 
 
+def _cpu_seconds() -> tuple[float, float]:
+    """(CPU seconds the whole machine was busy, CPU seconds this process and its finished children used)."""
+    import resource
+
+    try:
+        import psutil
+
+        times = psutil.cpu_times()
+        busy = sum(times) - times.idle - getattr(times, "iowait", 0.0) - getattr(times, "guest", 0.0) \
+            - getattr(times, "guest_nice", 0.0)
+    except ImportError:
+        busy = float("nan")
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return busy, own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def others_share(busy: float, mine: float, wall: float, cores: int) -> float:
+    """Share of the machine's CPU capacity other processes used during a measurement (0: it ran alone)."""
+    if wall <= 0 or not cores or math.isnan(busy):
+        return float("nan")
+    return round(min(1.0, max(0.0, (busy - mine) / (wall * cores))), 3)
+
+
 def _step(label: str, func, *args, **kwargs):
     print(f"bench: {label} …", file=sys.stderr, flush=True)
     start = time.perf_counter()
+    busy0, mine0 = _cpu_seconds()
     try:
         result = func(*args, **kwargs)
     except Exception as err:  # noqa: BLE001 — one failed measurement is reported, the rest still run
         print(f"bench: {label} failed: {err}", file=sys.stderr, flush=True)
         return {"error": f"{type(err).__name__}: {err}"}
-    print(f"bench: {label} done in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    wall = time.perf_counter() - start
+    busy1, mine1 = _cpu_seconds()
+    share = others_share(busy1 - busy0, mine1 - mine0, wall, os.cpu_count() or 1)
+    if isinstance(result, dict):
+        result["others_cpu_share"] = share
+    note = f"; other processes used {100 * share:.0f}% of the CPU meanwhile" if share == share and share > 0.05 else ""
+    print(f"bench: {label} done in {wall:.0f} s{note}", file=sys.stderr, flush=True)
     return result
 
 
@@ -742,7 +799,8 @@ def main(args) -> int:
     if not names:
         print("bench: no model is fetched; run `duty-assistant model fetch`", file=sys.stderr)
         return 2
-    results: dict = {"machine": machine(), "command": _command(args), "models": {}, "targets": TARGETS}
+    results: dict = {"machine": machine(), "command": _command(args), "models": {}, "targets": TARGETS,
+                     "speed_check": {"start": speed_check()}}
     for number, name in enumerate(names):
         default = number == 0
         entry: dict = {}
@@ -775,6 +833,7 @@ def main(args) -> int:
         if "rows" in results["growth"]:
             chart_files = growth_chart(results["growth"], Path(args.chart))
             results["growth"]["charts"] = [str(p) for p in chart_files]
+    results["speed_check"]["end"] = speed_check()
     results["bench_seconds"] = round(time.perf_counter() - started, 1)
     if args.json:
         write_atomic(Path(args.json), json.dumps(results, ensure_ascii=False, indent=1))
@@ -871,8 +930,15 @@ def render(results: dict, report: Path) -> str:
         f"- {m.get('date')}; CPU **{m.get('cpu')}**, {m.get('cores')} cores ({m.get('cpu_flags') or 'no AVX flags read'}); "
         f"{human_bytes(m.get('memory_bytes'))} RAM; {m.get('platform')}",
         "- Python " + m.get("python", "?") + "; " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items() if v),
-        "",
     ]
+    check = results.get("speed_check") or {}
+    if check.get("start"):
+        a, b = check["start"], check.get("end", {})
+        lines.append(f"- speed check at the start / end of this run: float32 matrix products {a['matmul_gflops']} / "
+                     f"{b.get('matmul_gflops', '–')} GFLOPS, Python loop {a['python_mops']} / {b.get('python_mops', '–')} "
+                     "M additions/s. This is a shared virtual machine: its speed varies between runs (by up to a third "
+                     "in our runs), so compare runs through this line; within a run every figure shares the machine.")
+    lines.append("")
     if default:
         lines += _targets_section(results, default)
     for name in names:
@@ -943,6 +1009,7 @@ def _targets_section(results: dict, name: str) -> list[str]:
 def _model_section(name: str, entry: dict, default: bool) -> list[str]:
     serve, build, cold, load = (entry.get(k, {}) for k in ("serve", "build", "cold_start", "load"))
     lines = [f"## {name}{' (default)' if default else ''}", ""]
+    lines += _noise([("cold start", cold), ("model load", load), ("latency", serve), ("index build", build)])
     for key in ("cold_start", "load", "serve", "build"):
         if "error" in entry.get(key, {}):
             lines += [f"- {key} failed: `{entry[key]['error'][:300]}`"]
@@ -955,7 +1022,8 @@ def _model_section(name: str, entry: dict, default: bool) -> list[str]:
         "|---|---|",
         f"| cold start, process start → first answer (`python -m assistant.cli ask {QUESTION} --json`) | "
         f"{fmt(cold.get('median_s'), ' s', 2)} median (runs: {', '.join(map(str, cold.get('runs', [])))} s) |",
-        f"| model load (fresh process; imports apart: {fmt(load.get('imports_s'), ' s', 2)}) | {fmt(load.get('load_s'), ' s', 2)} |",
+        f"| model load (fresh process; imports apart: {fmt(load.get('imports_s'), ' s', 2)}) | {fmt(load.get('load_s'), ' s', 2)}"
+        + (f", of which parsing tokenizer.json ≈ {load['tokenizer_s']:.2f} s" if load.get("tokenizer_s") else "") + " |",
         f"| `Assistant.open()` in the serving process | {fmt(serve.get('open_s'), ' s', 2)} |",
         f"| first answer after open | {fmt(serve.get('first_answer_s'), ' s', 3)} |",
         f"| end to end p50 / p95 / p99 | {_pcts(serve.get('e2e_ms'))} |",
@@ -991,6 +1059,16 @@ def _model_section(name: str, entry: dict, default: bool) -> list[str]:
     return lines + [""]
 
 
+def _noise(steps) -> list[str]:
+    """A warning when other processes used the CPU during a measurement (the machine is shared)."""
+    busy = [f"{label} {100 * d['others_cpu_share']:.0f}%" for label, d in steps
+            if isinstance(d, dict) and (d.get("others_cpu_share") or 0) > 0.05]
+    if not busy:
+        return []
+    return [f"> Other processes used part of the CPU during these measurements ({', '.join(busy)} of the "
+            "machine's capacity): those figures are slower than on an idle machine.", ""]
+
+
 def _pcts(d) -> str:
     if not d or "p50" not in d:
         return "–"
@@ -1014,6 +1092,8 @@ def _backend_section(entry: dict, name: str) -> list[str]:
         "`MatMulNBits`, blocks of 32), so document vectors and the index manifest do not change. Top-1 is compared "
         "on the answerable dev questions both runs asked.",
         "",
+        *_noise([("float32 questions", base.get("onnx_fp32")), ("torch latency", base.get("torch")),
+                 ("torch load", base.get("torch_load")), ("torch cold start", base.get("torch_cold_start"))]),
         "| variant | questions | e2e p50 / p95 / p99 | bare encoding p50 | model load | cold start | top-1: this / default "
         "(same questions) | peak RSS |",
         "|---|---|---|---|---|---|---|---|",
@@ -1089,6 +1169,7 @@ def _growth_section(growth: dict, report: Path, encode_p50: float | None = None)
     lines = [
         "## Growth: one index over many towns",
         "",
+        *_noise([("growth", growth)]),
         f"The list replicated as {rows[0]['towns']:,}…{rows[-1]['towns']:,} towns ({rows[0]['duties']:,}…"
         f"{rows[-1]['duties']:,} duties; duty ids carry the town, `t0042:coop-19`). Town 0 holds the real vectors; "
         f"every other town's units are perturbed, renormalised copies (Gaussian noise σ = {growth.get('sigma')} per "
@@ -1183,8 +1264,8 @@ def _beyond_section(results: dict) -> list[str]:
     return [
         "## Beyond one machine (on paper)",
         "",
-        "A prefecture (昌吉州: 7 counties and county-level cities, on the order of 80 towns) or a province serves "
-        "many towns from one deployment. What the numbers above say about it:",
+        "A prefecture-wide deployment (昌吉州 has 7 counties and county-level cities, each with its towns and "
+        "townships) serves many towns' lists from one service. What the numbers above say about it:",
         "",
         f"1. **Stateless app replicas behind a proxy.** One replica = one process holding the model and a "
         f"read-only index: {fmt(rss, ' MB')} peak RSS and about {fmt(qps, ' questions/s')} on a 2-core machine "
@@ -1207,8 +1288,8 @@ def _beyond_section(results: dict) -> list[str]:
         f"({fmt(_get(last, 'flat', 'search_ms', 'p50'), ' ms')} FAISS p50); HNSW answers in "
         f"{fmt(_get(last, 'hnsw', 'search_ms', 'p50'), ' ms', 2)} but takes {fmt(_get(last, 'hnsw', 'build_s'), ' s')} "
         f"to build on 2 cores and {human_bytes(_get(last, 'hnsw', 'bytes'))} in every replica. Beyond a few "
-        "million units (a province: ~1,000 towns × ~14 units per duty × 245 ≈ 3.4 M units ≈ 10 GB at 768 "
-        "dimensions, float32), copying the whole index into every replica stops being sensible: that is the "
+        "million units (for example 1,000 towns × 245 duties × ~14 units per duty ≈ 3.4 M units ≈ 10 GB at "
+        "768 dimensions, float32), copying the whole index into every replica stops being sensible: that is the "
         "point where an existing distributed vector engine (Milvus, Qdrant, Elasticsearch/OpenSearch k-NN, or "
         "pgvector for a modest scale) takes over the index — sharded by town or county, replicated, with "
         "metadata filters for town and list — and the app replicas keep only the model and the per-town text "

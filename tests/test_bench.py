@@ -254,3 +254,18 @@ def test_growth_chart_writes_a_png(tmp_path):
     files = bench.growth_chart(growth, tmp_path / "growth.png")
     assert files == [tmp_path / "growth.png"]
     assert (tmp_path / "growth.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_others_share_of_the_cpu():
+    assert bench.others_share(busy=20.0, mine=20.0, wall=10.0, cores=2) == 0.0  # ran alone
+    assert bench.others_share(busy=30.0, mine=20.0, wall=10.0, cores=2) == 0.5
+    assert bench.others_share(busy=10.0, mine=20.0, wall=10.0, cores=2) == 0.0  # clock skew: never negative
+    assert math.isnan(bench.others_share(busy=1.0, mine=1.0, wall=0.0, cores=2))
+
+
+def test_render_warns_when_the_machine_was_busy(tmp_path):
+    results = _results()
+    results["models"]["embeddinggemma-300m"]["serve"]["others_cpu_share"] = 0.4
+    text = bench.render(results, tmp_path / "bench.md")
+    assert "latency 40%" in text and "Other processes used part of the CPU" in text
+    assert "Other processes" not in bench.render(_results(), tmp_path / "bench.md")
