@@ -9,7 +9,7 @@ import html
 from dataclasses import dataclass, field
 
 from .departments import Registry
-from .domain import Duty, Hit, ListKind, Side
+from .domain import Duty, Hit, ListKind
 from .retrieve import Result
 
 LABELS = {

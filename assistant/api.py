@@ -20,7 +20,7 @@ from .config import RetrievalConfig
 from .departments import Registry
 from .domain import Duty, ListKind
 from .encode import Encoder
-from .index import LoadedIndex, Manifest, index_dir, load_index, read_manifest, stale_reasons, write_index
+from .index import LoadedIndex, Manifest, index_dir, load_index, read_manifest, write_index
 from .query import MAX_CHARS, OTHER_SCRIPT_NOTICE, other_script
 from .retrieve import Filters, Result, Retriever
 from .store import input_hashes, load_duties, load_lexicon, load_question_cues, load_registry, load_similar_questions

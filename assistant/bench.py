@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths
@@ -601,7 +600,6 @@ def _growth_worker(spec: dict) -> dict:
         start = time.perf_counter()
         encoder.queries([text])
         encode_times.append(time.perf_counter() - start)
-    query_vectors = {}
     rows = []
     hnsw = None
     hnsw_build = 0.0
@@ -738,7 +736,8 @@ def _models(args) -> list[str]:
         return [args.model]
     if args.models:
         return [m.strip() for m in args.models.split(",") if m.strip()]
-    names = [models.DEFAULT_MODEL] + [n for n in models.MODELS if n != models.DEFAULT_MODEL]
+    # a model built from another (fine-tuned) runs at its base model's speed: not benchmarked by default
+    names = [models.DEFAULT_MODEL] + [n for n, s in models.MODELS.items() if n != models.DEFAULT_MODEL and not s.base]
     return [n for n in names if (models.MODELS[n].folder / models.VERIFIED_MARK).exists()]
 
 

@@ -71,8 +71,17 @@ def cmd_model(args) -> int:
     if args.action == "verify":
         name = args.names[0] if args.names else models.DEFAULT_MODEL
         spec = models.get_spec(name)
-        models.verify(spec.folder, spec.hashes or models.check_marked(spec.folder)["weights"])
+        mark = models.check_marked(spec.folder)
+        models.verify(spec.folder, spec.hashes or mark["weights"])
         print(f"{name}: every weight file matches its sha256")
+        if spec.reference_hashes:
+            same = mark["weights"] == spec.reference_hashes
+            print(f"{name}: {'bit-identical to' if same else 'built with other bits than'} our reference build"
+                  + ("" if same else " (expected on another CPU or library version; eval/report.md measures it)"))
+        if spec.recipe and mark.get("recipe") != spec.recipe():
+            print(f"{name}: built from other data or settings than the current ones; run "
+                  f"`duty-assistant model fetch {name}` to build it again", file=sys.stderr)
+            return 1
         return 0
     return 2
 
@@ -106,15 +115,29 @@ def cmd_ask(args) -> int:
         if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 become U+FFFD, not a decoding error
             sys.stdin.reconfigure(errors="replace")
         questions = [line.strip() for line in sys.stdin if line.strip()]
-    for question in questions:
-        answer = assistant.ask(question, k=args.k, list=args.list, department=args.department, category=args.category)
+    from .query import QuestionError
+
+    failed = 0
+    for number, question in enumerate(questions, start=1):
+        try:
+            answer = assistant.ask(question, k=args.k, list=args.list, department=args.department,
+                                   category=args.category)
+        except QuestionError as err:
+            if len(questions) == 1:
+                raise
+            # a batch goes on: the error takes this question's place (its line, in JSON Lines) and the exit status is 1
+            failed += 1
+            print(f"duty-assistant ask: question {number}: error: {err}", file=sys.stderr)
+            if args.json:
+                print(json.dumps({"question": question, "error": str(err)}, ensure_ascii=False))
+            continue
         if args.json:
             print(json.dumps(answer.to_json(), ensure_ascii=False))  # one JSON object per line (JSON Lines)
         else:
             print(render_text(answer, full=args.full))
             if len(questions) > 1:
                 print("\n" + "─" * 40)
-    return 0
+    return 1 if failed else 0
 
 
 def cmd_departments(args) -> int:

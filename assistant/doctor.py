@@ -7,7 +7,6 @@ anything failed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 from . import models, paths
@@ -67,7 +66,8 @@ def checks(config, full: bool = False) -> list[Check]:
             spec = models.MODELS[ref.id]
             models.verify(ref.folder, spec.hashes or models.check_marked(ref.folder)["weights"])
             return f"{ref.id}: every weight file matches its sha256"
-        return f"{ref.id}: files present with their verified sizes (use --full to re-hash)"
+        return (f"{ref.id}: files present with their verified sizes, files changed since re-hashed "
+                "(use --full to re-hash all)")
 
     results.append(_run("model", model))
 

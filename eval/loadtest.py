@@ -24,7 +24,6 @@ import os
 import platform
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,6 +32,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from assistant import live_server  # noqa: E402 — after the path is set
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = ".venv/bin/python eval/loadtest.py --users 20 --seconds 60 --report eval/load.md"
@@ -70,42 +72,6 @@ def check_local(url: str) -> None:
 
 
 # -- the server --------------------------------------------------------------------------------------------
-
-
-def start_server(port: int, log_path: Path, timeout: float = 300) -> tuple[subprocess.Popen, str, float]:
-    """`duty-assistant serve` on 127.0.0.1:port; returns (process, url, seconds until it answered)."""
-    import httpx
-
-    env = {k: v for k, v in os.environ.items() if k != "DUTY_ASSISTANT_AUTH"}
-    env.update(PYTHONUNBUFFERED="1", GRADIO_ANALYTICS_ENABLED="False")
-    out = open(log_path, "w", encoding="utf-8")
-    start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    while True:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with {proc.returncode}:\n{log_path.read_text(encoding='utf-8')[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return proc, url, time.monotonic() - start
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() - start > timeout:
-            stop_server(proc)
-            raise SystemExit(f"the server did not answer within {timeout:.0f} s:\n"
-                             f"{log_path.read_text(encoding='utf-8')[-3000:]}")
-        time.sleep(1)
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 def listening_addresses(pid: int) -> list[str]:
@@ -390,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--users must be 1-{MAX_USERS} and --seconds 1-{MAX_SECONDS}")
     questions = load_questions(Path(args.questions))
 
-    proc = None
+    server = None
     startup = None
     auth = None
     if args.url:
@@ -403,8 +369,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         log = Path(tempfile.mkstemp(prefix="duty-loadtest-", suffix=".log")[1])
         print(f"starting the server on 127.0.0.1:{args.port} (log: {log}) …", flush=True)
-        proc, url, startup = start_server(args.port, log)
-        pid = proc.pid
+        try:
+            server = live_server.start(log=log, port=args.port, timeout=300)
+        except live_server.ServerError as err:
+            raise SystemExit(str(err)) from None
+        url, startup, pid = server.url, server.startup_s, server.process.pid
     try:
         listening = listening_addresses(pid) if pid else []
         print(f"server ready at {url}; {args.users} users for {args.warmup:.0f} s of warm-up + {args.seconds:.0f} s …",
@@ -413,8 +382,8 @@ def main(argv: list[str] | None = None) -> int:
                       page_every=args.page_every, seed=args.seed, warmup=min(args.warmup, MAX_SECONDS))
         results.startup, results.listening = startup, listening
     finally:
-        if proc is not None:
-            stop_server(proc)
+        if server is not None:
+            server.stop()
     stats = summary(results)
     command = COMMAND if (args.users, args.seconds, args.report) == (20, 60, "eval/load.md") and not args.url else \
         " ".join([".venv/bin/python eval/loadtest.py", *(argv if argv is not None else sys.argv[1:])])

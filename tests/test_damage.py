@@ -315,10 +315,8 @@ def test_model_weights_altered_in_place_are_refused_by_verify(state):
 
 
 @pytest.mark.model
-@pytest.mark.xfail(reason="models.resolve only compares sizes with the verified mark, so weights altered in place "
-                          "(same size) load and answer; only `doctor --full` / `model verify` notice (models.py)",
-                   strict=False)
 def test_ask_refuses_weights_altered_in_place(state):
+    """Same size, but written after the verified mark: the load re-hashes that file and refuses it."""
     _altered_same_size(state)
     result = state.run("ask", QUESTION, "--json")
     line = assert_one_error_line(result, "ask")

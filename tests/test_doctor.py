@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from test_damage import DAMAGES, QUESTION, ROOT, _altered_same_size, make_state
+from test_damage import DAMAGES, ROOT, _altered_same_size, make_state
 
 CHECKS = ["source and data", "duties", "departments", "similar questions", "model", "index"]
 LINE = re.compile(r"^(ok  |FAIL)  ([a-z ]+): (.*)$")
@@ -81,18 +80,21 @@ def test_doctor_names_each_problem_and_its_fix(state, damage):
 
 
 @pytest.mark.model
-def test_doctor_full_catches_weights_altered_in_place(state):
-    """Same size, different bytes: the quick check cannot tell; `doctor --full` re-hashes and names the file."""
+def test_doctor_catches_weights_altered_in_place(state):
+    """Same size, different bytes, written after the verified mark: the quick check re-hashes that file and
+    names it; `--full` re-hashes every file and names it too."""
     _altered_same_size(state)
-    quick = report(state.run("doctor"))
-    assert quick["model"][0] and "--full" in quick["model"][1]  # it says how to check properly
-    result = state.run("doctor", "--full")
-    checks = report(result)
-    assert result.returncode == 1
-    ok, detail = checks["model"]
-    assert not ok
-    assert "2_Dense/model.safetensors" in detail and "sha256" in detail
-    assert "`duty-assistant model fetch --force`" in detail
+    for args in (("doctor",), ("doctor", "--full")):
+        result = state.run(*args)
+        ok, detail = report(result)["model"]
+        assert result.returncode == 1 and not ok
+        assert "2_Dense/model.safetensors" in detail and "sha256" in detail
+        assert "`duty-assistant model fetch --force`" in detail
+
+
+def test_doctor_says_how_to_re_hash_everything(state):
+    ok, detail = report(state.run("doctor"))["model"]
+    assert ok and "--full" in detail
 
 
 def test_doctor_in_process_never_raises(monkeypatch):

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from assistant import live_server
 from assistant.answer import Answer, render_text
 from assistant.query import MAX_CHARS, OTHER_SCRIPT_NOTICE, QuestionError, clean, language, other_script, searchable
 
@@ -255,6 +256,18 @@ def test_cli_reads_undecodable_stdin_without_a_traceback():
     assert "no words to search for" in one_error_line(cli("ask", stdin="谁管流浪狗\n".encode("gb18030"), env=strict))
 
 
+@pytest.mark.model
+def test_a_batch_on_stdin_goes_on_past_an_unsearchable_question():
+    """One JSON line per question in order; the bad one is an error line; exit status 1; stderr names it."""
+    result = cli("ask", "--json", stdin="谁管流浪狗\n？？？\nwho handles stray dogs\n".encode())
+    stderr = result.stderr.decode("utf-8", "replace")
+    assert result.returncode == 1, stderr[-3000:]
+    rows = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+    assert "no words to search for" in rows[1]["error"] and rows[1]["question"] == "？？？"
+    assert rows[0]["results"][0]["id"] == rows[2]["results"][0]["id"] == "coop-19"
+    assert "question 2: error:" in stderr and "no words to search for" in stderr and "Traceback" not in stderr
+
+
 argv_text = question_text.map(lambda t: "".join(c for c in t if c != "\x00" and not 0xD800 <= ord(c) <= 0xDFFF))
 
 
@@ -263,14 +276,21 @@ argv_text = question_text.map(lambda t: "".join(c for c in t if c != "\x00" and 
           phases=[Phase.explicit, Phase.generate])  # no shrinking: each example is a process (seconds)
 @given(st.lists(argv_text, min_size=1, max_size=6))
 def test_cli_any_arguments_give_json_or_one_error_line(questions):
-    """Whatever the arguments: one JSON answer per question, or (at the first unsearchable one) one error line."""
+    """Whatever the arguments: one JSON line per question (an error line in place of an unsearchable one, exit
+    status 1), or for a single unsearchable question one error line on stderr (exit status 2)."""
     result = cli("ask", "--json", "--", *questions)
     good = [searchable(clean(q)[0]) for q in questions]
     if all(good):
         answers = json_lines(result)
         assert [a["question"] for a in answers] == [clean(q)[0] for q in questions]
+    elif len(questions) == 1:
+        one_error_line(result)
     else:
-        one_error_line(result, answered_before=good.index(False))
+        stderr = result.stderr.decode("utf-8", "replace")
+        assert result.returncode == 1 and "Traceback" not in stderr, stderr[-3000:]
+        rows = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
+        assert ["error" not in r for r in rows] == good
+        assert len([l for l in stderr.splitlines() if ": error: " in l]) == good.count(False)
 
 
 # -- the web app: user text escaped on every tab --------------------------------------------------------------
@@ -351,14 +371,6 @@ def test_serve_defaults_to_loopback_without_share_login_or_logging():
     assert args.log_questions is None and args.auth_file is None
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _files(folder: Path, skip=(".venv", ".git", "__pycache__", ".pytest_cache", ".hypothesis")) -> dict[Path, int]:
     found = {}
     for dirpath, dirnames, filenames in os.walk(folder):
@@ -375,50 +387,24 @@ def _files(folder: Path, skip=(".venv", ".git", "__pycache__", ".pytest_cache", 
 @pytest.fixture(scope="module")
 def private_server(tmp_path_factory):
     """`serve` with a login from a file outside the repo, no question log, run from an empty tmp folder."""
-    import httpx
-
     base = tmp_path_factory.mktemp("private-server")
     cwd, gradio_tmp = base / "cwd", base / "gradio"
     cwd.mkdir()
     users = base / "users"
     password = "pw-" + uuid.uuid4().hex
     users.write_text(f"# desk staff\ndesk:{password}\n", encoding="utf-8")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DUTY_ASSISTANT_AUTH"}
-    env.update(PYTHONUNBUFFERED="1", GRADIO_TEMP_DIR=str(gradio_tmp), PYTHONPATH=str(ROOT))
-    log = base / "server.log"
     before = _files(ROOT)
     started = time.time()
-    with open(log, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port),
-                                 "--auth-file", str(users)], cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + float(os.environ.get("DUTY_ASSISTANT_SERVER_TIMEOUT", "180"))
     try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text(encoding='utf-8')[-4000:]}")
-            try:
-                if httpx.get(url, timeout=2).status_code in (200, 401):
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not start:\n{log.read_text(encoding='utf-8')[-4000:]}")
-            time.sleep(1)
-        yield SimpleNamespace(url=url, proc=proc, password=password, cwd=cwd, gradio_tmp=gradio_tmp, log=log,
-                              before=before, started=started)
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        live = live_server.start(["--auth-file", str(users)], log=base / "server.log", cwd=cwd,
+                                 env={"GRADIO_TEMP_DIR": str(gradio_tmp)})
+    except live_server.ServerError as err:
+        pytest.fail(str(err))
+    with live:
+        yield SimpleNamespace(url=live.url, proc=live.process, password=password, cwd=cwd, gradio_tmp=gradio_tmp,
+                              log=live.log, before=before, started=started)
 
 
-@pytest.mark.model
 def test_server_listens_on_loopback_only(private_server):
     import psutil
 
@@ -451,7 +437,7 @@ def test_questions_are_not_written_to_disk_without_log_questions(private_server)
     for question in asked:
         assert marker in client.predict(question, api_name="/ask")["question"]
     with pytest.raises(Exception):
-        client.predict(f"？？？", api_name="/ask")
+        client.predict("？？？", api_name="/ask")
     time.sleep(1)
     assert list(private_server.cwd.iterdir()) == []  # nothing in the working folder
     needle = marker.encode()

@@ -10,16 +10,13 @@ import html as html_lib
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from assistant import live_server
 from assistant.answer import Answer, Card, StepView, labels_for, render_text
 from assistant.web import (
     answer_html,
@@ -204,61 +201,20 @@ def test_question_log_appends_json_lines(tmp_path, by_id, registry):
 # -- the real server ------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(port: int, log_path: Path, extra: list[str] | None = None, auth: str | None = None):
-    """`duty-assistant serve` as a subprocess; returns (process, url) once it answers HTTP."""
-    import httpx
-
-    env = dict(os.environ)
-    env.pop("DUTY_ASSISTANT_AUTH", None)
-    if auth:
-        env["DUTY_ASSISTANT_AUTH"] = auth
-    env.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    env["PYTHONUNBUFFERED"] = "1"
-    out = open(log_path, "w", encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port), *(extra or [])],
-                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if proc.poll() is not None:
-            out.close()
-            pytest.fail(f"the server exited with {proc.returncode}:\n{log_path.read_text(encoding='utf-8')[-6000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            stop_server(proc)
-            out.close()
-            pytest.fail(f"the server did not answer within {START_TIMEOUT:.0f} s:\n"
-                        f"{log_path.read_text(encoding='utf-8')[-6000:]}")
-        time.sleep(1)
-
-
-def stop_server(proc) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+def serve(log: Path, args: list[str] = (), env: dict | None = None) -> live_server.LiveServer:
+    """`duty-assistant serve` as a subprocess, once it answers HTTP; a failed start fails the test with its log."""
+    try:
+        return live_server.start(list(args), log=log, env=env, timeout=START_TIMEOUT)
+    except live_server.ServerError as err:
+        pytest.fail(str(err))
 
 
 @pytest.fixture(scope="session")
 def server():
     folder = Path(tempfile.mkdtemp(prefix="duty-web-test-"))
     questions = folder / "questions.jsonl"
-    proc, url = start_server(_free_port(), folder / "server.log", ["--log-questions", str(questions)])
-    yield SimpleNamespace(url=url, questions=questions, log=folder / "server.log")
-    stop_server(proc)
+    with serve(folder / "server.log", ["--log-questions", str(questions)]) as live:
+        yield SimpleNamespace(url=live.url, questions=questions, log=live.log)
 
 
 @pytest.mark.model
@@ -301,8 +257,8 @@ def test_login_from_environment(tmp_path):
     import httpx
     from gradio_client import Client
 
-    proc, url = start_server(_free_port(), tmp_path / "server.log", auth="desk:s3cret-pw")
-    try:
+    with serve(tmp_path / "server.log", env={"DUTY_ASSISTANT_AUTH": "desk:s3cret-pw"}) as live:
+        url = live.url
         assert httpx.get(url + "config", timeout=10).status_code == 401
         with httpx.Client(base_url=url, timeout=10) as web:
             assert web.post("login", data={"username": "desk", "password": "wrong"}).status_code >= 400
@@ -310,8 +266,6 @@ def test_login_from_environment(tmp_path):
             assert web.get("config").status_code == 200
         answer = Client(url, auth=("desk", "s3cret-pw"), verbose=False).predict("谁管流浪狗", api_name="/ask")
         assert answer["results"][0]["id"] == "coop-19"
-    finally:
-        stop_server(proc)
     assert "s3cret-pw" not in (tmp_path / "server.log").read_text(encoding="utf-8")
 
 

@@ -10,52 +10,21 @@ fonts-wqy-microhei or fonts-noto-cjk package), else Chinese text shows as boxes.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from assistant import live_server  # noqa: E402 — after the path is set
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 VIEWPORT = {"width": 1280, "height": 900}
 EVAL_SAMPLE = ROOT / "eval" / "questions" / "dev.jsonl"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(log_path: Path, timeout: float = 180.0):
-    import httpx
-
-    port = free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1", GRADIO_ANALYTICS_ENABLED="False")
-    env.pop("DUTY_ASSISTANT_AUTH", None)
-    out = open(log_path, "w", encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            sys.exit(f"the server exited with {proc.returncode}:\n{log_path.read_text(encoding='utf-8')[-4000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            proc.terminate()
-            sys.exit(f"the server did not answer within {timeout:.0f} s:\n{log_path.read_text(encoding='utf-8')[-4000:]}")
-        time.sleep(1)
 
 
 def sample_questions(path: Path, n: int = 10) -> None:
@@ -146,22 +115,22 @@ def main() -> int:
     parser.add_argument("--url", help="a running app (default: start `duty-assistant serve` on a free port)")
     parser.add_argument("--out", default=str(HERE), help="folder for the PNGs (default: docs/screenshots)")
     args = parser.parse_args()
-    proc = None
+    server = None
     url = args.url
     if not url:
         log = Path(tempfile.mkdtemp(prefix="duty-screens-")) / "server.log"
         print("starting the server…", flush=True)
-        proc, url = start_server(log)
+        try:
+            server = live_server.start(log=log)
+        except live_server.ServerError as err:
+            sys.exit(str(err))
+        url = server.url
     try:
         for path in shoot(url, Path(args.out)):
             print(f"wrote {path}")
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        if server is not None:
+            server.stop()
     return 0
 
 
