@@ -47,7 +47,7 @@ test: index browser
 	$(PY) -m pytest -q
 
 eval: index
-	$(DA) eval eval/questions/dev.jsonl eval/questions/test.jsonl --compare --ablation --report eval/report.md --json eval/report.json --chart eval/top1-by-style.png --quiet
+	$(DA) eval eval/questions/dev.jsonl eval/questions/test.jsonl eval/questions/holdout.jsonl --compare --ablation --report eval/report.md --json eval/report.json --chart eval/top1-by-style.png --quiet
 
 bench: index
 	$(DA) bench --json eval/bench.json

@@ -15,6 +15,7 @@ from .retrieve import Result
 LABELS = {
     "zh": {
         "not_found": "清单中没有找到能回答这个问题的事项。",
+        "unlisted_fact": "履职清单只写明由谁负责、怎么办理，不含电话、时间、金额、姓名、地址这类信息。",
         "possibly_related": "可能相关的事项（仅供参考）：",
         "related": "相关事项：",
         "answer": "答复依据：",
@@ -34,6 +35,7 @@ LABELS = {
     },
     "en": {
         "not_found": "Nothing in the duty list answers this question.",
+        "unlisted_fact": "The duty list says who handles what and how; it holds no phone numbers, hours, amounts, names or addresses.",
         "possibly_related": "Possibly related items (for reference only):",
         "related": "Related items:",
         "answer": "Answer from the list:",
@@ -175,7 +177,7 @@ def compose(result: Result, registry: Registry, max_chars: int) -> Answer:
         message = lab["answer"]
     else:
         cards = [card(h, "possibly_related", registry, lang) for h in result.hits] if result.related else []
-        message = lab["not_found"]
+        message = lab["unlisted_fact"] if result.query.unlisted_fact else lab["not_found"]
     return Answer(result.query.question, lang, result.answered, result.related, message, notice, cards, result.confidence)
 
 

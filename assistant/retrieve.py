@@ -191,7 +191,10 @@ class Retriever:
         cue = bool(query.expansions or query.corrections or query.departments)
         confidence = self._confidence(unit_scores, cue, query)
         answered = bool(order) and confidence >= self.config.decline_threshold
-        related = not answered and bool(order) and confidence >= self.config.related_threshold
+        # a question asking for a fact no list holds (an amount, a phone number) about a topic the list covers
+        # ("低保一个月能领多少钱") is declined, but the duty is still offered as possibly related
+        unpenalised = confidence + (self.config.unlisted_fact_penalty if query.unlisted_fact else 0.0)
+        related = not answered and bool(order) and unpenalised >= self.config.related_threshold
         signals = {"top_dense": top_dense, "lexical_top": lexical_top, "cue": cue, "unlisted_fact": query.unlisted_fact,
                    "margin": float(score[order[0]] - score[order[1]]) if len(order) > 1 else 1.0}
         return Result(query, hits, answered, confidence, related, signals)

@@ -51,6 +51,16 @@ def test_declined_answer_has_a_fixed_sentence_and_possibly_related_cards(by_id, 
     assert [c.role for c in related.cards] == ["possibly_related"]
 
 
+def test_a_declined_question_for_a_fact_no_list_holds_says_so(by_id, registry):
+    result = _result(by_id, ["basic-28"], answered=False, related=True, question="低保一个月能领多少钱")
+    result.query.unlisted_fact = "多少钱"
+    answer = compose(result, registry, 1000)
+    assert answer.message == "履职清单只写明由谁负责、怎么办理，不含电话、时间、金额、姓名、地址这类信息。"
+    assert [c.role for c in answer.cards] == ["possibly_related"] and answer.cards[0].id == "basic-28"
+    result.query.lang = "en"
+    assert compose(result, registry, 1000).message.startswith("The duty list says who handles what and how")
+
+
 def test_json_shape(by_id, registry):
     data = compose(_result(by_id, ["coop-19"], step=0, question="谁管流浪狗"), registry, 1000).to_json()
     assert set(data) >= {"question", "answered", "results"}

@@ -55,3 +55,24 @@ def test_pinyin_maps_typos_to_the_lists_words(typo, word):
 def test_pinyin_leaves_known_words_alone():
     matcher = PinyinMatcher({"低保"}, known={"低保", "地宝"})
     assert matcher.corrections("地宝") == []
+
+
+# words no-list-holds-this-fact cues may share with the list, because there they are incidental (how someone
+# is contacted, a number on a form), not a topic a duty is about
+INCIDENTAL_IN_THE_LIST = {
+    "电话": "coop-37: 通过实地走访、电话联系等方式 (a way of contacting people)",
+    "号码": "coop-95: 门牌号码 among the proof documents for a business licence",
+    "联系方式": "coop-41: the donation recipient's 联系方式 made public",
+}
+
+
+def test_unanswerable_cues_name_no_topic_of_the_list():
+    """A question about a topic the list covers (价格监督, 门牌编码) must not be pushed towards declining."""
+    from assistant.store import load_duties, load_question_cues
+
+    cues = load_question_cues()
+    texts = [t for d in load_duties() for t in (d.title, *(s.text for s in d.steps))]
+    for pattern in cues.unanswerable:
+        found = [t for t in texts if pattern.search(t)]
+        assert not found or pattern.pattern in INCIDENTAL_IN_THE_LIST, \
+            f"cue {pattern.pattern!r} names list content: {found[0][:60]}"

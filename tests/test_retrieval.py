@@ -44,6 +44,16 @@ def test_weather_is_declined(assistant):
     assert answer.message == "清单中没有找到能回答这个问题的事项。"
 
 
+def test_an_amount_about_a_listed_topic_is_declined_but_points_to_the_duty(assistant):
+    """The list holds no amounts: declined, with the reason, and the 低保 duty offered as possibly related."""
+    answer = assistant.ask("低保一个月能领多少钱")
+    assert not answer.answered and answer.related
+    assert "不含电话、时间、金额" in answer.message
+    assert answer.cards[0].id == "basic-28" and answer.cards[0].role == "possibly_related"
+    office = assistant.ask("镇政府电话是多少")
+    assert not office.answered and "不含电话" in office.message
+
+
 def test_filters(assistant):
     answer = assistant.ask("狗", list="basic", k=3)
     assert all(c.list == "basic" for c in answer.cards)
