@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 
 from . import paths
+
+
+def _memo_size() -> int:
+    """$DUTY_ASSISTANT_QUESTION_MEMO (default 4096) as a count; a value that is not a number is an error."""
+    value = os.environ.get("DUTY_ASSISTANT_QUESTION_MEMO", "4096")
+    try:
+        return max(0, int(value))
+    except ValueError:
+        raise ValueError(f"DUTY_ASSISTANT_QUESTION_MEMO must be a whole number (0 turns the memo off), got {value!r}") from None
 
 
 class Encoder:
@@ -29,7 +39,8 @@ class Encoder:
         self.model_key = model_key
         self.dim = dim
         self.batch_size = batch_size
-        self.recent_size = 4096
+        # how many recent question vectors to remember; 0 turns the memo off (the load test measures fresh questions)
+        self.recent_size = _memo_size()
         self._recent: dict[str, np.ndarray] = {}
         self._disk: EmbeddingCache | None = None
         prompts = getattr(model, "prompts", {}) or {}
@@ -78,22 +89,25 @@ class Encoder:
 
     def queries(self, texts: list[str]) -> np.ndarray:
         """Questions → vectors; recent questions are remembered (people repeat questions, evaluations rerun them)."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._recent]
+        found = {t: self._recent[t] for t in dict.fromkeys(texts) if t in self._recent}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing and self._disk is not None:
             for text in [t for t in missing if t in self._disk]:
-                self._recent[text] = self._finish(self._disk[text][None, :])[0]
-            missing = [t for t in missing if t not in self._recent]
+                found[text] = self._finish(self._disk[text][None, :])[0]
+            missing = [t for t in missing if t not in found]
         if missing:
             encode = getattr(self.model, "encode_questions", None) or self.model.encode
             raw = encode(list(missing), prompt=self.query_prompt, batch_size=self.batch_size,
                          show_progress_bar=False, convert_to_numpy=True, normalize_embeddings=False)
             if self._disk is not None:
                 self._disk.add(missing, np.asarray(raw, dtype=np.float32))
-            for text, vector in zip(missing, self._finish(raw)):
-                if len(self._recent) >= self.recent_size:
+            found.update(zip(missing, self._finish(raw)))
+        if self.recent_size > 0:
+            for text, vector in found.items():
+                if text not in self._recent and len(self._recent) >= self.recent_size:
                     self._recent.pop(next(iter(self._recent)))
                 self._recent[text] = vector
-        return np.stack([self._recent[t] for t in texts])
+        return np.stack([found[t] for t in texts])
 
     def documents(self, texts: list[str], progress: bool = False, use_cache: bool = True) -> np.ndarray:
         return self._cached(texts, self.document_prompt, progress, use_cache)

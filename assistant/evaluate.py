@@ -59,19 +59,14 @@ class RunRow:
 
 
 def _read_jsonl(path: Path, what: str):
+    from .store import JsonLinesError, iter_jsonl
+
     if not path.exists():
         raise EvalError(f"{what} not found: {path}")
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise EvalError(f"{path}:{number}: not valid JSON ({err.msg})") from None
-            if not isinstance(row, dict):
-                raise EvalError(f"{path}:{number}: expected a JSON object")
-            yield number, row
+    try:
+        yield from iter_jsonl(path)
+    except JsonLinesError as err:
+        raise EvalError(str(err)) from None
 
 
 def load_questions(path: Path, known_ids: set[str] | None = None) -> list[Question]:

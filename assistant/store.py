@@ -48,27 +48,41 @@ def jsonl(rows: list[dict]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
 
+class JsonLinesError(ValueError):
+    """A line of a JSON Lines file is not a JSON object (or the file is not UTF-8 text)."""
+
+    def __init__(self, path: Path, line: int, reason: str):
+        super().__init__(f"{path}:{line}: {reason}")
+        self.path, self.line, self.reason = path, line, reason
+
+
+def iter_jsonl(path: Path):
+    """(line number, object) for each non-blank line; raises FileNotFoundError, or JsonLinesError naming the line."""
+    with open(path, "rb") as handle:  # bytes, decoded line by line, so a bad byte is reported on its own line
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:  # e.g. another encoding, or cut off inside a character
+                raise JsonLinesError(path, number, "not UTF-8 text") from None
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise JsonLinesError(path, number, f"not valid JSON ({err.msg})") from None
+            if not isinstance(row, dict):
+                raise JsonLinesError(path, number, "a line must be a JSON object")
+            yield number, row
+
+
 def read_jsonl(path: Path, what: str, fix: str) -> list[dict]:
     """Read JSON Lines; a missing file or a bad line raises DataError naming the line and the fix."""
     if not path.exists():
         raise DataError(f"{what} not found at {path}. {fix}")
-    rows = []
-    number = 0
     try:
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise DataError(f"{path}:{number}: {what} is damaged ({err.msg}). {fix}") from None
-                if not isinstance(row, dict):
-                    raise DataError(f"{path}:{number}: {what} is damaged (a line must be a JSON object). {fix}")
-                rows.append(row)
-    except UnicodeDecodeError:  # e.g. cut off inside a character
-        raise DataError(f"{path}:{number + 1}: {what} is damaged (not UTF-8 text). {fix}") from None
-    return rows
+        return [row for _, row in iter_jsonl(path)]
+    except JsonLinesError as err:
+        raise DataError(f"{err.path}:{err.line}: {what} is damaged ({err.reason}). {fix}") from None
 
 
 def load_hand_departments(path: Path = paths.DEPARTMENT_ALIASES) -> dict:

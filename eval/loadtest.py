@@ -14,6 +14,10 @@ not grow after the warm-up) and the page's response times. Exit status 1 if ther
 Only 127.0.0.1 is ever contacted; the run is bounded by `--seconds` (at most 600) and `--users` (at most 64,
 the server's queue size). `--url URL --pid PID` runs against a server that is already up instead (a login is
 read from DUTY_ASSISTANT_AUTH=user:password).
+
+The questions repeat (390 of them), so the server it starts runs with its question memo off
+(DUTY_ASSISTANT_QUESTION_MEMO=0): every answer encodes its question, as fresh questions would. `--memo` keeps
+the memo on (repeated questions are then answered from it, as in real use when people repeat questions).
 """
 
 from __future__ import annotations
@@ -118,6 +122,7 @@ class Results:
     load_before: tuple[float, float, float] | None = None
     startup: float | None = None
     listening: list[str] = field(default_factory=list)
+    memo: str = "as the running server has it"  # the server's question memo
 
 
 def run(url: str, users: int, seconds: float, questions: list[str], pid: int | None = None,
@@ -274,7 +279,7 @@ def markdown(results: Results, stats: dict, command: str = COMMAND) -> str:
         "",
         f"Run {now} on {os.cpu_count()} CPU cores ({platform.machine()}, Python {platform.python_version()}{load_text}), "
         f"against `duty-assistant serve` at {results.url} (listening on {', '.join(stats['listening']) or 'n/a'}) with "
-        "the shipped model and index and no question log. "
+        f"the shipped model and index, no question log and the question memo {results.memo}. "
         f"{stats['users']} users, each with its own gradio_client, ask questions drawn at random from "
         "eval/questions/dev.jsonl (390) through the `/ask` API, one after another without pause"
         + (f": {warm:.0f} s of warm-up ({stats['warmup_answers']} answers, not in the figures below except errors), "
@@ -351,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="use a server that is already running (127.0.0.1 only)")
     parser.add_argument("--pid", type=int, help="with --url: the server's process id, for memory samples")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--memo", action="store_true", help="keep the server's question memo on (default: off)")
     args = parser.parse_args(argv)
     if not 1 <= args.users <= MAX_USERS or not 1 <= args.seconds <= MAX_SECONDS:
         parser.error(f"--users must be 1-{MAX_USERS} and --seconds 1-{MAX_SECONDS}")
@@ -370,7 +376,9 @@ def main(argv: list[str] | None = None) -> int:
         log = Path(tempfile.mkstemp(prefix="duty-loadtest-", suffix=".log")[1])
         print(f"starting the server on 127.0.0.1:{args.port} (log: {log}) …", flush=True)
         try:
-            server = live_server.start(log=log, port=args.port, timeout=300)
+            memo = None if args.memo else "0"  # None: the server's default
+            server = live_server.start(log=log, port=args.port, timeout=300,
+                                       env={"DUTY_ASSISTANT_QUESTION_MEMO": memo})
         except live_server.ServerError as err:
             raise SystemExit(str(err)) from None
         url, startup, pid = server.url, server.startup_s, server.process.pid
@@ -381,6 +389,8 @@ def main(argv: list[str] | None = None) -> int:
         results = run(url, args.users, args.seconds, questions, pid=pid, auth=auth, sample=args.sample,
                       page_every=args.page_every, seed=args.seed, warmup=min(args.warmup, MAX_SECONDS))
         results.startup, results.listening = startup, listening
+        if server is not None:
+            results.memo = "on" if args.memo else "off (every answer encodes its question)"
     finally:
         if server is not None:
             server.stop()

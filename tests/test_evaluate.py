@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from assistant.evaluate import Question, RunRow, capped_recall, score
@@ -43,3 +45,24 @@ def test_score_on_a_hand_made_run():
 def test_a_question_missing_from_the_run_counts_as_a_miss():
     metrics = score("partial", [q("1", ["a"]), q("2", ["b"])], {"1": RunRow("1", ["a"], True)})
     assert metrics.overall["hit_rate@1"] == 0.5 and metrics.overall["recall_capped@5"] == 0.5
+
+
+def test_a_bad_question_file_is_a_clear_error(tmp_path):
+    from assistant.evaluate import EvalError, load_questions
+
+    good = '{"id": "1", "question": "谁管流浪狗", "relevant": ["coop-19"]}\n'
+    cases = {
+        "broken.jsonl": (good + '{"id": "2", "question": \n').encode(),
+        "list.jsonl": (good + '["not", "an", "object"]\n').encode(),
+        "gbk.jsonl": good.encode() + '{"id": "2", "question": "谁管低保", "relevant": []}\n'.encode("gbk"),
+        "dup.jsonl": (good + good).encode(),
+        "unknown.jsonl": '{"id": "1", "question": "q", "relevant": ["coop-999"]}\n'.encode(),
+    }
+    says = {"broken.jsonl": ":2: not valid JSON", "list.jsonl": ":2: a line must be a JSON object",
+            "gbk.jsonl": ":2: not UTF-8 text", "dup.jsonl": ":2: duplicate id", "unknown.jsonl": ":1: unknown duty id"}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(EvalError, match=re.escape(says[name])):
+            load_questions(tmp_path / name, {"coop-19"})
+    with pytest.raises(EvalError, match="question file not found"):
+        load_questions(tmp_path / "missing.jsonl")
