@@ -27,6 +27,9 @@ class RetrievalConfig:
     list_intent_boost: float = 0.1  # added to duties of the list a question asks about (收回 → reclaimed)
     sentence_weight: float = 0.0  # long messages: weight of the best single sentence's score (0: off)
     long_chars: int = 40  # a question this long (characters) is also scored sentence by sentence
+    sentence_slots: int = 0  # long messages: places in the first five for other sentences' best duties (0: off;
+    # 1 adds ~1 point of capped recall@5 on messages but ~4x their latency: eval/report.md)
+    sentence_pick_min: float = 0.5  # a sentence's best duty must score at least this to get such a place
     evidence_margin: float = 0.06  # units within this of a duty's best unit count as matched evidence
     decline_threshold: float = 0.47  # confidence below this: "not in the list"
     decline_question_weight: float = 0.75  # weight of the best similar question against the best list text

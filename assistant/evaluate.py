@@ -320,7 +320,7 @@ def comparison_systems() -> dict[str, dict]:
     from . import models
 
     plain = dict(question_units=False, lexicon=False, pinyin=False, dense_expansion=False, bm25_weight=0.0,
-                 department_boost=0.0, list_intent_boost=0.0, sentence_weight=0.0, decline_lexical_bonus=0.0,
+                 department_boost=0.0, list_intent_boost=0.0, sentence_weight=0.0, sentence_slots=0, decline_lexical_bonus=0.0,
                  unlisted_fact_penalty=0.0)
     systems = {"shipped": {}, "bm25 alone": dict(plain, dense_weight=0.0, bm25_weight=1.0)}
     for name, spec in models.MODELS.items():
@@ -341,6 +341,7 @@ ABLATIONS: dict[str, dict] = {
     "− county-body cue": {"department_boost": 0.0},
     "− list-intent cue (收回/配合)": {"list_intent_boost": 0.0},
     "+ sentence scoring of long messages (weight 0.95)": {"sentence_weight": 0.95},
+    "+ a place in the first five for a long message's other matter (sentence picks)": {"sentence_slots": 1},
     "− decline cues (lexical bonus, unlisted-fact penalty)": {"decline_lexical_bonus": 0.0, "unlisted_fact_penalty": 0.0},
     "decline on list text only (no similar questions)": {"decline_question_weight": 0.0},
     "Matryoshka 256 dims": {"dim": 256},

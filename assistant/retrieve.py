@@ -67,6 +67,29 @@ def word_boundaries(text: str) -> set[int]:
     return cuts
 
 
+def with_sentence_picks(order: list[int], sentence_scores: np.ndarray, allowed: np.ndarray, slots: int,
+                        minimum: float, screen: int = 5) -> list[int]:
+    """A long message often raises several matters: the best duty of each of its sentences that matches one
+    well (≥ `minimum`) gets a place in the first `screen`, after the question's own best; at most `slots` of
+    them, best first. The first duty never changes; the others keep their order.
+
+    `order`: duty indices, best first; `sentence_scores`: one row of duty scores per sentence.
+    """
+    if not slots or not len(sentence_scores) or not order:
+        return order
+    picks: dict[int, float] = {}
+    for row in sentence_scores:
+        row = np.where(allowed, row, -np.inf)
+        best = int(np.argmax(row))
+        if row[best] >= minimum:
+            picks[best] = max(picks.get(best, -np.inf), float(row[best]))
+    new = [d for d in sorted(picks, key=lambda d: -picks[d]) if d not in order[:screen]][:slots]
+    if not new:
+        return order
+    head = order[: max(1, screen - len(new))]
+    return head + new + [d for d in order if d not in head and d not in new]
+
+
 class Retriever:
     """Ranks duties for a question. Built from loaded parts; see `api.Assistant` for loading them.
 
@@ -125,15 +148,15 @@ class Retriever:
         if len(text) < self.config.long_chars:  # a long message mentions prices or weekends as context
             query.unlisted_fact = self.cues.unlisted_fact(text)
         query.departments = self.registry.mentions(text)
-        if len(text) >= self.config.long_chars and self.config.sentence_weight > 0:
+        if len(text) >= self.config.long_chars and (self.config.sentence_weight > 0 or self.config.sentence_slots > 0):
             sentences = split_sentences(text)
             query.sentences = sentences if len(sentences) > 1 else []
         return query
 
     # -- scoring --------------------------------------------------------------------------------------
 
-    def _dense(self, query: Query) -> tuple[np.ndarray, np.ndarray]:
-        """(duty scores, unit scores of the whole question)."""
+    def _dense(self, query: Query) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(duty scores, unit scores of the whole question, duty scores of each sentence of a long message)."""
         texts = [query.expanded if self.config.dense_expansion else query.question] + query.sentences
         vectors = self.encoder.queries(texts)
         n_units = len(self.units)
@@ -147,10 +170,11 @@ class Retriever:
         duty_scores = np.full((len(texts), len(self.duties)), -1.0, dtype=np.float32)
         for row in range(len(texts)):
             np.maximum.at(duty_scores[row], self.unit_duty, unit_scores[row])
-        dense = duty_scores[0]
-        if query.sentences:
-            dense = np.maximum(dense, self.config.sentence_weight * duty_scores[1:].max(axis=0))
-        return dense, unit_scores.max(axis=0) if query.sentences else unit_scores[0]
+        dense, sentence_scores = duty_scores[0], duty_scores[1:]
+        if query.sentences and self.config.sentence_weight > 0:
+            dense = np.maximum(dense, self.config.sentence_weight * sentence_scores.max(axis=0))
+            return dense, unit_scores.max(axis=0), sentence_scores
+        return dense, unit_scores[0], sentence_scores
 
     def search(self, question: str, k: int = 5, filters: Filters | None = None) -> Result:
         """Rank duties for a question.
@@ -166,9 +190,10 @@ class Retriever:
             raise ValueError(f"k must be at least 1, got {k}")
         query = self.analyse(question)
         if self.config.dense_weight > 0:
-            dense, unit_scores = self._dense(query)
+            dense, unit_scores, sentence_scores = self._dense(query)
         else:
             dense, unit_scores = np.zeros(len(self.duties), np.float32), np.zeros(len(self.units), np.float32)
+            sentence_scores = np.zeros((0, len(self.duties)), np.float32)
         score = self.config.dense_weight * dense
         lexical_top = 0.0
         if self.lexical is not None and self.config.bm25_weight > 0:
@@ -184,7 +209,9 @@ class Retriever:
             score += self.config.list_intent_boost * self.list_mask[kind]
         allowed = np.array([filters.allows(d) for d in self.duties]) if filters else np.ones(len(self.duties), bool)
         score = np.where(allowed, score, -np.inf)
-        order = [i for i in np.argsort(-score, kind="stable") if np.isfinite(score[i])][:k]
+        order = [i for i in np.argsort(-score, kind="stable") if np.isfinite(score[i])]
+        order = with_sentence_picks(order, sentence_scores, allowed, self.config.sentence_slots,
+                                    self.config.sentence_pick_min)[:k]
         hits = [Hit(self.duties[i], float(score[i]), self._evidence(i, unit_scores)) for i in order]
 
         top_dense = float(dense[order[0]]) if order else -1.0

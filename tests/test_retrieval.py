@@ -71,3 +71,26 @@ def test_evidence_points_at_matching_steps(assistant):
     assert hit.duty.id == "coop-19"
     texts = [hit.duty.steps[i].text for i in hit.matched_steps]
     assert any("收容" in t for t in texts)
+
+
+def test_sentence_picks_bring_a_messages_other_matters_into_the_first_five():
+    import numpy as np
+
+    from assistant.retrieve import with_sentence_picks
+
+    order = [0, 1, 2, 3, 4, 5, 6, 7]
+    sentences = np.full((3, 10), 0.1, dtype=np.float32)
+    sentences[0, 0] = 0.8  # the first sentence's best is already first
+    sentences[1, 7] = 0.6  # a second matter, ranked 8th by the whole message
+    sentences[2, 9] = 0.4  # a weak match: below the minimum, ignored
+    allowed = np.ones(10, bool)
+    assert with_sentence_picks(order, sentences, allowed, 1, 0.5) == [0, 1, 2, 3, 7, 4, 5, 6]
+    assert with_sentence_picks(order, sentences, allowed, 0, 0.5) == order  # off
+    assert with_sentence_picks(order, sentences[:1], allowed, 1, 0.5) == order  # nothing new
+    blocked = allowed.copy()
+    blocked[7] = False  # filtered out (e.g. another list): never brought in
+    assert with_sentence_picks(order, sentences, blocked, 1, 0.5) == order
+    two = sentences.copy()
+    two[2, 9] = 0.7
+    assert with_sentence_picks(order, two, allowed, 2, 0.5)[:5] == [0, 1, 2, 9, 7]
+    assert with_sentence_picks([5], two, allowed, 2, 0.5) == [5, 0, 9]  # the first duty stays first; best picks next
