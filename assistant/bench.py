@@ -110,19 +110,15 @@ def synthetic_ids(duty_ids: list[str], towns: int) -> list[str]:
     return [f"t{t:04d}:{d}" for t in range(towns) for d in duty_ids]
 
 
-def recall_at_k(exact: list[list[int]], approximate: list[list[int]], k: int = 10) -> float:
-    """Mean share of the exact top-k found in the approximate top-k (ids < 0 are FAISS's 'no result')."""
+def recall_at_k(exact: list[list], approximate: list[list], k: int = 10) -> float:
+    """Mean share of the exact top-k found in the approximate top-k, for unit ids or duty ids (-1 is FAISS's
+    'no result')."""
     shares = []
     for truth, found in zip(exact, approximate):
-        truth = [i for i in list(truth)[:k] if i >= 0]
+        truth = [i for i in list(truth)[:k] if i != -1]
         if truth:
-            shares.append(len(set(truth) & set(i for i in list(found)[:k] if i >= 0)) / len(truth))
+            shares.append(len(set(truth) & set(i for i in list(found)[:k] if i != -1)) / len(truth))
     return round(sum(shares) / len(shares), 4) if shares else float("nan")
-
-
-def flat_or_hnsw(units: int, threshold: int) -> str:
-    """The index-type rule the growth numbers support: exact below `threshold` units, HNSW from there."""
-    return "flat" if units < threshold else "hnsw"
 
 
 def crossover_units(rows: list[dict], budget_ms: float, key: str = "search_ms") -> int | None:
@@ -666,8 +662,8 @@ def _growth_worker(spec: dict) -> dict:
         row["hnsw"] = {"build_s": round(hnsw_build, 2), "bytes": hnsw.ntotal * hnsw.d * 4 + graph,
                        "rss_mb": _rss_mb(), "e2e_ms": hnsw_e2e, "search_ms": hnsw_search,
                        "recall_at_10_units": recall_at_k(flat_units, hnsw_units),
-                       "recall_at_10_duties": _duty_recall(flat_duties, hnsw_duties),
-                       "recall_at_10_duties_any_town": _duty_recall(_base(flat_duties), _base(hnsw_duties)),
+                       "recall_at_10_duties": recall_at_k(flat_duties, hnsw_duties),
+                       "recall_at_10_duties_any_town": recall_at_k(_base(flat_duties), _base(hnsw_duties)),
                        "top1_same_duty_any_town": _share(a[:1] == b[:1] for a, b in zip(_base(flat_duties),
                                                                                           _base(hnsw_duties))),
                        "top1_real_town": _share(d[0].startswith("t0000:") for d in hnsw_duties if d)}
@@ -688,14 +684,6 @@ def _base(rankings: list[list[str]]) -> list[list[str]]:
 def _share(flags) -> float:
     flags = [bool(f) for f in flags]
     return round(sum(flags) / len(flags), 4) if flags else float("nan")
-
-
-def _duty_recall(exact: list[list[str]], approximate: list[list[str]], k: int = 10) -> float:
-    shares = []
-    for truth, found in zip(exact, approximate):
-        if truth[:k]:
-            shares.append(len(set(truth[:k]) & set(found[:k])) / len(truth[:k]))
-    return round(sum(shares) / len(shares), 4) if shares else float("nan")
 
 
 def worker(argv: list[str]) -> int:

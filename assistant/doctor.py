@@ -66,7 +66,7 @@ def checks(config, full: bool = False) -> list[Check]:
             spec = models.MODELS[ref.id]
             models.verify(ref.folder, spec.hashes or models.check_marked(ref.folder)["weights"])
             return f"{ref.id}: every weight file matches its sha256"
-        return (f"{ref.id}: files present with their verified sizes, files changed since re-hashed "
+        return (f"{ref.id}: files present with their verified sizes; files written since verification re-hashed "
                 "(use --full to re-hash all)")
 
     results.append(_run("model", model))

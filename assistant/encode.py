@@ -89,8 +89,9 @@ class Encoder:
 
     def queries(self, texts: list[str]) -> np.ndarray:
         """Questions → vectors; recent questions are remembered (people repeat questions, evaluations rerun them)."""
-        found = {t: self._recent[t] for t in dict.fromkeys(texts) if t in self._recent}
-        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        unique = list(dict.fromkeys(texts))
+        found = {t: self._recent[t] for t in unique if t in self._recent}
+        missing = [t for t in unique if t not in found]
         if missing and self._disk is not None:
             for text in [t for t in missing if t in self._disk]:
                 found[text] = self._finish(self._disk[text][None, :])[0]

@@ -157,7 +157,6 @@ def fetch_tuned(spec: ModelSpec, target: Path, progress: bool) -> None:
     notice = base_folder / "NOTICE.txt"
     if notice.exists():
         shutil.copy(notice, target / "NOTICE.txt")
-    (target / "tuning-recipe.json").write_text(json.dumps(spec.recipe(), indent=1), encoding="utf-8")
 
 
 def tuned_recipe() -> dict:

@@ -216,24 +216,26 @@ class Retriever:
 
         top_dense = float(dense[order[0]]) if order else -1.0
         cue = bool(query.expansions or query.corrections or query.departments)
-        confidence = self._confidence(unit_scores, cue, query)
+        topic = self._confidence(unit_scores, cue)
+        # asking for a fact no list holds (a phone number, office hours, a price) lowers the confidence that the
+        # list answers; a question about a topic the list covers ("低保一个月能领多少钱") is then declined, but its
+        # duty is still offered as possibly related
+        calibrated = self.config.dense_weight > 0 and len(unit_scores)  # BM25 alone never declines
+        penalty = self.config.unlisted_fact_penalty if query.unlisted_fact and calibrated else 0.0
+        confidence = topic - penalty
         answered = bool(order) and confidence >= self.config.decline_threshold
-        # a question asking for a fact no list holds (an amount, a phone number) about a topic the list covers
-        # ("低保一个月能领多少钱") is declined, but the duty is still offered as possibly related
-        unpenalised = confidence + (self.config.unlisted_fact_penalty if query.unlisted_fact else 0.0)
-        related = not answered and bool(order) and unpenalised >= self.config.related_threshold
+        related = not answered and bool(order) and topic >= self.config.related_threshold
         signals = {"top_dense": top_dense, "lexical_top": lexical_top, "cue": cue, "unlisted_fact": query.unlisted_fact,
                    "margin": float(score[order[0]] - score[order[1]]) if len(order) > 1 else 1.0}
         return Result(query, hits, answered, confidence, related, signals)
 
-    def _confidence(self, unit_scores: np.ndarray, cue: bool, query: Query) -> float:
-        """How sure we are that the list answers the question at all (not which duty does).
+    def _confidence(self, unit_scores: np.ndarray, cue: bool) -> float:
+        """How sure we are that the list covers the question's topic (not which duty answers it).
 
         The best match among the list's own text (duties, steps, clauses) and among the similar questions are
         averaged: a question shaped like a common one ("…去哪办") can match a similar question well while its
         topic matches no duty text, and a terse keyword can match duty text while no similar question is close.
-        Using the list's words (lexicon, pinyin, a body's name) raises it; asking for a fact no list holds (a
-        phone number, office hours, a price) lowers it.
+        Using the list's words (lexicon, pinyin, a body's name) raises it.
         """
         if self.config.dense_weight <= 0 or not len(unit_scores):
             return 1.0  # BM25 alone has no calibrated score; it never declines
@@ -245,10 +247,7 @@ class Retriever:
             base = (best_content + w * float(questions.max())) / (1 + w)
         else:
             base = best_content
-        confidence = base + (self.config.decline_lexical_bonus if cue else 0.0)
-        if query.unlisted_fact:
-            confidence -= self.config.unlisted_fact_penalty
-        return confidence
+        return base + (self.config.decline_lexical_bonus if cue else 0.0)
 
     def _evidence(self, duty_index: int, unit_scores: np.ndarray) -> list[Evidence]:
         """The duty's units that matched best; its best-matching steps always among them, so a card can mark

@@ -39,6 +39,7 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from assistant import live_server  # noqa: E402 — after the path is set
+from assistant.bench import percentile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = ".venv/bin/python eval/loadtest.py --users 20 --seconds 60 --report eval/load.md"
@@ -46,16 +47,6 @@ MAX_USERS = 64
 MAX_SECONDS = 600
 STABLE_GROWTH = 0.05  # memory is stable if, after the warm-up, the last third of the run is within 5 % of the
 STABLE_MB = 50  # first third (medians of the samples) or within 50 MB
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear-interpolated percentile (q in 0..100) of a non-empty list."""
-    data = sorted(values)
-    if not data:
-        return float("nan")
-    pos = (len(data) - 1) * q / 100
-    low, high = int(pos), min(int(pos) + 1, len(data) - 1)
-    return data[low] + (data[high] - data[low]) * (pos - low)
 
 
 def load_questions(path: Path) -> list[str]:

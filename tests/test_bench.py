@@ -84,8 +84,12 @@ def test_synthetic_ids_carry_the_town():
 
 
 def test_index_type_rule_and_crossover():
-    assert bench.flat_or_hnsw(3_386, 10_000) == "flat"
-    assert bench.flat_or_hnsw(33_860, 10_000) == "hnsw"
+    from assistant.index import AUTO_FLAT_MAX_UNITS, resolve_index_type
+
+    assert AUTO_FLAT_MAX_UNITS == 10_000
+    assert resolve_index_type("auto", 3_386) == "flat"
+    assert resolve_index_type("auto", 33_860) == "hnsw"
+    assert resolve_index_type("hnsw16", 3_386) == "hnsw16"  # an explicit type is kept
     rows = [{"units": 100, "flat": {"search_ms": {"p50": 0.5}}}, {"units": 1_000, "flat": {"search_ms": {"p50": 4.0}}},
             {"units": 10_000, "flat": {"search_ms": {"p50": 40.0}}}]
     assert 1_000 < bench.crossover_units(rows, 8.0) < 10_000  # interpolated between the measured sizes
