@@ -8,9 +8,9 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-from .departments import Registry
-from .domain import Duty, Hit, ListKind
-from .retrieve import Result
+from assistant.data.departments import Registry
+from assistant.domain import Duty, Hit, ListKind
+from assistant.search.retrieve import Result
 
 LABELS = {
     "zh": {

@@ -3,6 +3,11 @@
     from assistant.api import Assistant
     assistant = Assistant.open()            # loads data, model and index (never downloads anything)
     answer = assistant.ask("谁管流浪狗")       # → Answer with cards; answer.to_json() for machines
+
+Everything it needs is passed in or read from one `Settings` object: `Assistant.open(settings, model=…,
+index_root=…)` for another cache, a loaded model or another index folder; `assistant.with_config(…)` for a
+variant sharing the loaded model and index (evaluator, benchmarks); `assistant.forget_questions()` to clear
+the question memo so that timings measure encoding.
 """
 
 from __future__ import annotations
@@ -14,17 +19,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import models, paths
-from .answer import Answer, compose
-from .config import RetrievalConfig
-from .departments import Registry
-from .domain import Duty, ListKind
-from .encode import Encoder
-from .index import LoadedIndex, Manifest, index_dir, load_index, read_manifest, write_index
-from .query import MAX_CHARS, OTHER_SCRIPT_NOTICE, other_script
-from .retrieve import Filters, Result, Retriever
-from .store import input_hashes, load_duties, load_lexicon, load_question_cues, load_registry, load_similar_questions
-from .units import all_units
+from assistant import models
+from assistant.errors import IndexProblem, NotFound, SettingsError
+from assistant.settings import Settings, current
+from assistant.answer import Answer, compose
+from assistant.search.config import RetrievalConfig
+from assistant.data.departments import Registry
+from assistant.domain import Duty, ListKind
+from assistant.search.encode import Encoder
+from assistant.search.index import LoadedIndex, Manifest, index_dir, load_index, read_manifest, write_index
+from assistant.search.query import OTHER_SCRIPT_NOTICE, other_script
+from assistant.search.retrieve import Filters, Result, Retriever
+from assistant.data.store import input_hashes, load_duties, load_lexicon, load_question_cues, load_registry, load_similar_questions
+from assistant.data.units import all_units
 
 _HAN_WORD = re.compile(r"[\u4e00-\u9fff]{2,4}")
 
@@ -40,39 +47,47 @@ class Data:
     cues: object
 
     @classmethod
-    def load(cls) -> "Data":
-        duties = load_duties()
+    def load(cls, settings: Settings | None = None) -> "Data":
+        s = settings or current()
+        duties = load_duties(s.duties)
         return cls(
             duties=duties,
-            registry=load_registry(),
-            similar=load_similar_questions(known_ids={d.id for d in duties}),
-            lexicon=load_lexicon(),
-            cues=load_question_cues(),
+            registry=load_registry(s.departments, s.department_aliases),
+            similar=load_similar_questions(s.similar_questions, known_ids={d.id for d in duties}),
+            lexicon=load_lexicon(s.lexicon),
+            cues=load_question_cues(s.question_cues),
         )
 
 
-def index_inputs(config: RetrievalConfig) -> dict[str, str]:
+def index_inputs(config: RetrievalConfig, settings: Settings | None = None) -> dict[str, str]:
     """What an index depends on, by sha256: the source, the structured data, the unit settings."""
-    files = {f"source/{p.name}": p for p in sorted(paths.SOURCE_DIR.glob("*.txt"))}
-    files["duties.jsonl"] = paths.DUTIES
-    files["departments.jsonl"] = paths.DEPARTMENTS
+    s = settings or current()
+    files = {f"source/{p.name}": p for p in sorted(s.source_dir.glob("*.txt"))}
+    files["duties.jsonl"] = s.duties
+    files["departments.jsonl"] = s.departments
     if config.question_units:
-        files["similar_questions.jsonl"] = paths.SIMILAR_QUESTIONS
+        files["similar_questions.jsonl"] = s.similar_questions
     hashes = input_hashes(files)
     hashes["unit_settings"] = unit_settings_hash(config)
     return hashes
 
 
 def unit_settings_hash(config: RetrievalConfig) -> str:
+    return hashlib.sha256(json.dumps(_unit_settings(config), sort_keys=True).encode()).hexdigest()
+
+
+def _unit_settings(config: RetrievalConfig) -> dict:
+    """The settings an index is built with (every other setting applies at question time)."""
     settings = {"dim": config.dim, "index_type": config.index_type, "question_units": config.question_units}
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    if config.index_type != "flat":  # HNSW parameters matter only where HNSW may be built
+        settings["hnsw"] = [config.hnsw_ef_construction, config.hnsw_ef_search]
+    return settings
 
 
-def config_index_dir(config: RetrievalConfig, model_id: str) -> Path:
+def config_index_dir(config: RetrievalConfig, model_id: str, root: Path | None = None) -> Path:
     """One folder per model and unit settings, so comparing configurations never rebuilds the shipped index."""
-    default = RetrievalConfig()
-    same = (config.dim, config.index_type, config.question_units) == (default.dim, default.index_type, default.question_units)
-    folder = index_dir(model_id)
+    folder = index_dir(model_id, root or current().index)
+    same = _unit_settings(config) == _unit_settings(RetrievalConfig())
     return folder if same else folder.parent / f"{folder.name}.{unit_settings_hash(config)[:8]}"
 
 
@@ -96,30 +111,44 @@ def encode_units(encoder: Encoder, units, progress: bool, use_cache: bool = True
 
 def build_index(
     config: RetrievalConfig | None = None, *, force: bool = False, progress: bool = True, model=None,
-    use_cache: bool = True, data: Data | None = None,
+    use_cache: bool = True, data: Data | None = None, settings: Settings | None = None,
+    index_root: Path | None = None,
 ) -> tuple[Manifest, bool]:
     """Build the index for a configuration unless a current one exists. Returns (manifest, built)."""
+    loaded, built = ensure_index(config, force=force, progress=progress, model=model, use_cache=use_cache, data=data,
+                                 settings=settings, index_root=index_root)
+    return loaded.manifest, built
+
+
+def ensure_index(
+    config: RetrievalConfig | None = None, *, force: bool = False, progress: bool = True, model=None,
+    use_cache: bool = True, data: Data | None = None, settings: Settings | None = None,
+    index_root: Path | None = None, ref: "models.ModelRef | None" = None,
+) -> tuple[LoadedIndex, bool]:
+    """The loaded, validated index for a configuration, built first when it is missing, stale or damaged (or
+    with `force`). Returns (index, built). Only an IndexProblem leads to a rebuild: any other error is raised."""
     config = config or RetrievalConfig()
-    ref = models.resolve(config.model)
-    folder = config_index_dir(config, ref.id)
-    inputs = index_inputs(config)
+    settings = settings or current()
+    ref = ref or models.resolve(config.model)
+    folder = config_index_dir(config, ref.id, index_root or settings.index)
+    inputs = index_inputs(config, settings)
     if not force and (folder / "manifest.json").exists():
         try:
-            load_index(folder, model=ref.id, weights=ref.weights_sha256, inputs=inputs)
-            return read_manifest(folder), False
-        except Exception:  # stale or damaged: rebuild below
+            return load_index(folder, model=ref.id, weights=ref.weights_sha256, inputs=inputs), False
+        except IndexProblem:  # stale or damaged: rebuilt below
             pass
-    data = data or Data.load()
+    data = data or Data.load(settings)
     model = model or models.load(ref, backend=config.backend, quantize_queries=False)
     start = time.perf_counter()
-    encoder = Encoder(model, ref.weights_sha256, config.dim)
+    encoder = Encoder(model, ref.weights_sha256, config.dim, memo=0)
     units = make_units(data, config)
     vectors = encode_units(encoder, units, progress, use_cache)
-    manifest = write_index(
+    write_index(
         folder, units, vectors, model=ref.id, weights=ref.weights_sha256, inputs=inputs,
         index_type=config.index_type, build_seconds=time.perf_counter() - start,
+        hnsw=(config.hnsw_ef_construction, config.hnsw_ef_search),
     )
-    return manifest, True
+    return load_index(folder, model=ref.id, weights=ref.weights_sha256, inputs=inputs), True
 
 
 def lexical_documents(data: Data, config: RetrievalConfig) -> list[str]:
@@ -155,45 +184,78 @@ def known_words() -> set[str]:
     return {w for w, f in jieba.dt.FREQ.items() if f > 0 and _HAN_WORD.fullmatch(w)}
 
 
+def _retriever(data: Data, loaded: LoadedIndex, encoder: Encoder, config: RetrievalConfig) -> Retriever:
+    return Retriever(
+        data.duties, data.registry, loaded.units, loaded.faiss, encoder, config,
+        lexicon=data.lexicon,
+        vocabulary=vocabulary(data) if config.pinyin else set(),
+        known_words=known_words() if config.pinyin else set(),
+        lexical_documents=lexical_documents(data, config),
+        cues=data.cues,
+    )
+
+
 class Assistant:
     """Loads data, model and index once; answers questions. Shared by every user of one process."""
 
-    def __init__(self, data: Data, retriever: Retriever, index: LoadedIndex, config: RetrievalConfig, model_id: str):
+    def __init__(self, data: Data, retriever: Retriever, index: LoadedIndex, config: RetrievalConfig, model_id: str,
+                 settings: Settings | None = None):
         self.data = data
         self.retriever = retriever
         self.index = index
         self.config = config
         self.model_id = model_id
+        self.settings = settings or current()
 
     @classmethod
-    def open(cls, config: RetrievalConfig | None = None, *, build: bool = False, progress: bool = False,
-             model=None) -> "Assistant":
-        """Load everything. With `build`, build a missing or stale index first; otherwise such an index is an
-        error naming the command that fixes it."""
+    def open(cls, settings: Settings | None = None, *, config: RetrievalConfig | None = None, model=None,
+             index_root: Path | None = None, build: bool = False, progress: bool = False) -> "Assistant":
+        """Load everything, once: data, the model (unless a loaded `model` is given) and the index.
+
+        Args:
+            settings: paths and environment settings (default: this process's, read once).
+            config: retrieval settings (default: RetrievalConfig()).
+            model: an already loaded model (a test's fake encoder model, or one shared between assistants).
+            index_root: the folder holding index folders (default: settings.index).
+            build: build a missing or stale index first; otherwise such an index is an IndexProblem naming
+                the command that fixes it.
+        """
+        settings = settings or current()
         config = config or RetrievalConfig()
-        data = Data.load()
+        data = Data.load(settings)
         ref = models.resolve(config.model)
         if build:
             model = model or models.load(ref, backend=config.backend, quantize_queries=config.quantize_queries)
-            build_index(config, progress=progress, model=model, data=data)
-        folder = config_index_dir(config, ref.id)
-        loaded = load_index(folder, model=ref.id, weights=ref.weights_sha256, inputs=index_inputs(config))
+            loaded, _ = ensure_index(config, progress=progress, model=model, data=data, settings=settings,
+                                     index_root=index_root, ref=ref)
+        else:
+            folder = config_index_dir(config, ref.id, index_root or settings.index)
+            loaded = load_index(folder, model=ref.id, weights=ref.weights_sha256, inputs=index_inputs(config, settings))
         model = model or models.load(ref, backend=config.backend, quantize_queries=config.quantize_queries)
-        encoder = Encoder(model, ref.weights_sha256, config.dim)
+        encoder = Encoder(model, ref.weights_sha256, config.dim, memo=settings.question_memo)
         if encoder.dimension != loaded.manifest.dimension:
-            from .index import IndexProblem
+            raise IndexProblem(f"the index for {ref.id} has dimension {loaded.manifest.dimension} but the model "
+                               f"gives {encoder.dimension}; run `duty-assistant index build --force`")
+        return cls(data, _retriever(data, loaded, encoder, config), loaded, config, ref.id, settings)
 
-            raise IndexProblem(f"the index at {folder} has dimension {loaded.manifest.dimension} but the model gives "
-                               f"{encoder.dimension}; run `duty-assistant index build --force`")
-        retriever = Retriever(
-            data.duties, data.registry, loaded.units, loaded.faiss, encoder, config,
-            lexicon=data.lexicon,
-            vocabulary=vocabulary(data) if config.pinyin else set(),
-            known_words=known_words() if config.pinyin else set(),
-            lexical_documents=lexical_documents(data, config),
-            cues=data.cues,
-        )
-        return cls(data, retriever, loaded, config, ref.id)
+    def with_config(self, **changes) -> "Assistant":
+        """A variant of this assistant with other question-time settings, sharing its data, model and index.
+        Settings that change the index (model, dim, index_type, question_units …) need `Assistant.open`."""
+        config = self.config.with_(**changes)
+        if _unit_settings(config) != _unit_settings(self.config) or config.model != self.config.model:
+            raise SettingsError("with_config changes question-time settings only; open another Assistant for "
+                                f"{', '.join(sorted(changes))}")
+        retriever = self.retriever
+        encoder = retriever.encoder
+        if (config.pinyin, config.question_units) != (self.config.pinyin, self.config.question_units):
+            new = _retriever(self.data, self.index, encoder, config)
+        else:
+            new = retriever.with_config(config)
+        return Assistant(self.data, new, self.index, config, self.model_id, self.settings)
+
+    def forget_questions(self) -> None:
+        """Clear the memo of recent question vectors, so the next questions are encoded afresh."""
+        self.retriever.encoder.forget_queries()
 
     # -- questions ------------------------------------------------------------------------------------
 
@@ -206,18 +268,19 @@ class Assistant:
         if department:
             dept = self.data.registry.resolve(department)
             if dept is None:
-                raise ValueError(f"Unknown county body {department!r}. Try a name such as 县公安局, 民政局 or 县水利局 "
+                raise NotFound(f"Unknown county body {department!r}. Try a name such as 县公安局, 民政局 or 县水利局 "
                                  "(`duty-assistant departments` lists them).")
         if category and category not in self.categories():
-            raise ValueError(f"Unknown category {category!r}. Choose from {', '.join(self.categories())}.")
+            raise NotFound(f"Unknown category {category!r}. Choose from {', '.join(self.categories())}.")
         return Filters(kind, category, dept)
 
-    def search(self, question: str, k: int = 10, **filters) -> Result:
+    def search(self, question: str, k: int | None = None, **filters) -> Result:
+        """Ranked duties with evidence and the decline decision; `k` defaults to the config's."""
         return self.retriever.search(question, k, self.filters(**filters))
 
-    def ask(self, question: str, k: int = 5, **filters) -> Answer:
+    def ask(self, question: str, k: int | None = None, **filters) -> Answer:
         """Answer a question with cited duty cards (or the plain "not in the list" sentence)."""
-        answer = compose(self.search(question, k, **filters), self.data.registry, MAX_CHARS)
+        answer = compose(self.search(question, k, **filters), self.data.registry, self.config.max_chars)
         if not answer.answered and other_script(answer.question):  # e.g. Uyghur: say which languages work
             answer.notice = " ".join(filter(None, [answer.notice, OTHER_SCRIPT_NOTICE]))
         return answer
@@ -230,14 +293,15 @@ class Assistant:
     def duty(self, duty_id: str) -> Duty:
         by_id = self.retriever.by_id
         if duty_id not in by_id:
-            raise KeyError(f"Unknown duty {duty_id!r}; ids look like basic-43, coop-19, reclaimed-2")
+            raise NotFound(f"Unknown duty {duty_id!r}; ids look like basic-43, coop-19, reclaimed-2")
         return by_id[duty_id]
 
     def duties_of(self, department: str) -> dict[str, list[Duty]]:
         """A county body's duties grouped by list: those it leads, takes over, or has steps in."""
         name = self.data.registry.resolve(department)
         if name is None:
-            raise ValueError(f"Unknown county body {department!r}.")
+            raise NotFound(f"Unknown county body {department!r}. Try a name such as 县公安局, 民政局 or 县水利局 "
+                           "(`duty-assistant departments` lists them).")
         grouped: dict[str, list[Duty]] = {k.value: [] for k in ListKind}
         for duty in self.data.duties:
             if name in duty.departments or any(s.department == name for s in duty.steps):

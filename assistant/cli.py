@@ -9,13 +9,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
 
-from . import __version__, paths
+from assistant import __version__
+from assistant.errors import DutyAssistantError
+from assistant.settings import current
+def add_config_options(p: argparse.ArgumentParser, quiet: bool = False) -> None:
+    """The options every command that loads a model shares: --model, --config (and --quiet)."""
+    p.add_argument("--model", help="registry name or model folder")
+    p.add_argument("--config", help="retrieval config (JSON object of settings)")
+    if quiet:
+        p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
-def _config(args):
-    from .config import RetrievalConfig
+def config_from(args):
+    """The retrieval config the options of `add_config_options` ask for."""
+    from assistant.search.config import RetrievalConfig
 
     config = RetrievalConfig.load(getattr(args, "config", None))
     if getattr(args, "model", None):
@@ -27,7 +37,7 @@ def _config(args):
 
 
 def cmd_parse(args) -> int:
-    from .store import parse_source, render, write_atomic
+    from assistant.data.store import parse_source, render, write_atomic
 
     duties, registry = parse_source(Path(args.source), Path(args.aliases))
     duties_text, departments_text = render(duties, registry)
@@ -55,7 +65,7 @@ def cmd_parse(args) -> int:
 
 
 def cmd_model(args) -> int:
-    from . import models
+    from assistant import models
 
     if args.action == "list":
         for name, spec in models.MODELS.items():
@@ -90,9 +100,9 @@ def cmd_model(args) -> int:
 
 
 def cmd_index(args) -> int:
-    from .api import build_index
+    from assistant.api import build_index
 
-    manifest, built = build_index(_config(args), force=args.force, progress=not args.quiet,
+    manifest, built = build_index(config_from(args), force=args.force, progress=not args.quiet,
                                   use_cache=not args.no_cache)
     if built:
         print(f"built index: {manifest.unit_count} units, dim {manifest.dimension}, model {manifest.model}, "
@@ -106,16 +116,16 @@ def cmd_index(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from .answer import render_text
-    from .api import Assistant
+    from assistant.answer import render_text
+    from assistant.api import Assistant
 
-    assistant = Assistant.open(_config(args), build=args.build)
+    assistant = Assistant.open(config=config_from(args), build=args.build)
     questions = args.question or []
     if not questions:
         if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 become U+FFFD, not a decoding error
             sys.stdin.reconfigure(errors="replace")
         questions = [line.strip() for line in sys.stdin if line.strip()]
-    from .query import QuestionError
+    from assistant.search.query import QuestionError
 
     failed = 0
     for number, question in enumerate(questions, start=1):
@@ -141,7 +151,7 @@ def cmd_ask(args) -> int:
 
 
 def cmd_departments(args) -> int:
-    from .store import load_registry
+    from assistant.data.store import load_registry
 
     registry = load_registry()
     for row in registry.to_rows():
@@ -153,25 +163,25 @@ def cmd_departments(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import main as eval_main
+    from assistant.evaluation.cli import main as eval_main
 
     return eval_main(args)
 
 
 def cmd_serve(args) -> int:
-    from .web import serve
+    from assistant.web.app import serve
 
     return serve(args)
 
 
 def cmd_doctor(args) -> int:
-    from .doctor import main as doctor_main
+    from assistant.doctor import main as doctor_main
 
     return doctor_main(args)
 
 
 def cmd_bench(args) -> int:
-    from .bench import main as bench_main
+    from assistant.bench.bench import main as bench_main
 
     return bench_main(args)
 
@@ -185,10 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("parse", help="source document → data/duties.jsonl and data/departments.jsonl")
-    p.add_argument("--source", default=str(paths.DEFAULT_SOURCE), help="the list, as tab-separated text")
-    p.add_argument("--aliases", default=str(paths.DEPARTMENT_ALIASES), help="hand-kept department aliases (JSON)")
-    p.add_argument("--out", default=str(paths.DUTIES))
-    p.add_argument("--departments", default=str(paths.DEPARTMENTS))
+    p.add_argument("--source", default=str(current().default_source), help="the list, as tab-separated text")
+    p.add_argument("--aliases", default=str(current().department_aliases), help="hand-kept department aliases (JSON)")
+    p.add_argument("--out", default=str(current().duties))
+    p.add_argument("--departments", default=str(current().departments))
     p.add_argument("--check", action="store_true", help="exit 1 if the committed files are out of date")
     p.set_defaults(func=cmd_parse)
 
@@ -202,10 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="build the vector index")
     p.add_argument("action", choices=["build"])
     p.add_argument("--force", action="store_true", help="rebuild even if the index is current")
-    p.add_argument("--model", help="registry name or model folder")
-    p.add_argument("--config", help="retrieval config (JSON)")
     p.add_argument("--no-cache", action="store_true", help="do not reuse cached embeddings")
-    p.add_argument("--quiet", action="store_true")
+    add_config_options(p, quiet=True)
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="answer a question (or one per line on stdin)")
@@ -216,8 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--category", help="only this category (事项类别)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--full", action="store_true", help="show every card in full")
-    p.add_argument("--model", help="registry name or model folder")
-    p.add_argument("--config", help="retrieval config (JSON)")
+    add_config_options(p)
     p.add_argument("--build", action="store_true", help="build the index first if it is missing or stale")
     p.set_defaults(func=cmd_ask)
 
@@ -225,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_departments)
 
     p = sub.add_parser("eval", help="evaluate retrieval on a question file")
-    from .evaluate import add_arguments as eval_arguments
+    from assistant.evaluation.cli import add_arguments as eval_arguments
 
     eval_arguments(p)
     p.set_defaults(func=cmd_eval)
@@ -234,20 +241,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--share", action="store_true", help="ask Gradio for a public share link (off by default)")
-    p.add_argument("--model", help="registry name or model folder")
-    p.add_argument("--config", help="retrieval config (JSON)")
+    add_config_options(p)
     p.add_argument("--auth-file", help="file with `user:password` lines (or set DUTY_ASSISTANT_AUTH=user:password)")
     p.add_argument("--log-questions", help="append questions to this file (off by default)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("doctor", help="check data, departments, model files, index and manifest; say what to do")
-    p.add_argument("--model", help="registry name or model folder")
-    p.add_argument("--config", help="retrieval config (JSON)")
+    add_config_options(p)
     p.add_argument("--full", action="store_true", help="also re-hash the model weights (slow)")
     p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("bench", help="measure speed and memory; write eval/bench.md")
-    from .bench import add_arguments as bench_arguments
+    from assistant.bench.bench import add_arguments as bench_arguments
 
     bench_arguments(p)
     p.set_defaults(func=cmd_bench)
@@ -257,20 +262,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from .index import IndexProblem
-    from .models import ModelError
-    from .parse import ParseError
-    from .query import QuestionError
-    from .store import DataError
-
     try:
         return args.func(args) or 0
-    except (ParseError, DataError, ModelError, IndexProblem, QuestionError, ValueError, KeyError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"duty-assistant {args.command}: error: {message}", file=sys.stderr)
-        return 2
+    except DutyAssistantError as err:  # a user's error: one line saying what to do, no traceback
+        print(f"duty-assistant {args.command}: error: {err}", file=sys.stderr)
+        return err.exit_status
     except KeyboardInterrupt:
         return 130
+    except Exception:  # anything else is a bug in duty-assistant: show where, and say so
+        traceback.print_exc()
+        print(f"duty-assistant {args.command}: this is a bug in duty-assistant, not something you did; please "
+              "report it with the traceback above", file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":

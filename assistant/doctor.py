@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from . import models, paths
-
-
+from assistant import models
+from assistant.settings import current
 @dataclass
 class Check:
     name: str
@@ -41,19 +40,19 @@ def _run(name: str, fn: Callable[[], str]) -> Check:
 
 
 def checks(config, full: bool = False) -> list[Check]:
-    from .api import config_index_dir, index_inputs
-    from .index import load_index
-    from .store import load_duties, load_registry, load_similar_questions, parse_source, render
+    from assistant.api import config_index_dir, index_inputs
+    from assistant.search.index import load_index
+    from assistant.data.store import load_duties, load_registry, load_similar_questions, parse_source, render
 
     results = []
 
     def source():
-        duties, registry = parse_source(paths.DEFAULT_SOURCE)
+        duties, registry = parse_source(current().default_source)
         duties_text, departments_text = render(duties, registry)
-        for file, text in ((paths.DUTIES, duties_text), (paths.DEPARTMENTS, departments_text)):
+        for file, text in ((current().duties, duties_text), (current().departments, departments_text)):
             if not file.exists() or file.read_bytes() != text.encode("utf-8"):
                 raise RuntimeError(f"{file} does not match the source document; run `duty-assistant parse`")
-        return f"{paths.DEFAULT_SOURCE.name} parses; duties.jsonl and departments.jsonl are current"
+        return f"{current().default_source.name} parses; duties.jsonl and departments.jsonl are current"
 
     results.append(_run("source and data", source))
     results.append(_run("duties", lambda: f"{len(load_duties())} duties load"))
@@ -83,11 +82,11 @@ def checks(config, full: bool = False) -> list[Check]:
 
 
 def main(args) -> int:
-    from .config import RetrievalConfig
+    from assistant.search.config import RetrievalConfig
 
-    config = RetrievalConfig.load(args.config)
-    if args.model:
-        config = config.with_(model=args.model)
+    from assistant.cli import config_from
+
+    config = config_from(args)
     failed = 0
     for check in checks(config, full=args.full):
         print(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")

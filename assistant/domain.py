@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
+from assistant.errors import NotFound
+
 
 class ListKind(str, Enum):
     """Which of the town's three lists (三张清单) a duty belongs to."""
@@ -31,7 +33,7 @@ class ListKind(str, Enum):
             if value in (kind.value, kind.zh, kind.zh + "清单"):
                 return kind
         choices = ", ".join(k.value for k in cls)
-        raise ValueError(f"Unknown list {value!r}. Choose from {choices}.")
+        raise NotFound(f"Unknown list {value!r}. Choose from {choices}.")
 
 
 LIST_LABELS = {

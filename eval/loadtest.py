@@ -38,8 +38,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from assistant import live_server  # noqa: E402 — after the path is set
-from assistant.bench import percentile  # noqa: E402
+from tests import live_server
+from assistant.bench.bench import percentile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = ".venv/bin/python eval/loadtest.py --users 20 --seconds 60 --report eval/load.md"
@@ -326,7 +326,7 @@ def markdown(results: Results, stats: dict, command: str = COMMAND) -> str:
 
 def _concurrency() -> int:
     try:
-        from assistant.web import DEFAULT_CONCURRENCY
+        from assistant.web.app import DEFAULT_CONCURRENCY
 
         return DEFAULT_CONCURRENCY
     except Exception:  # noqa: BLE001

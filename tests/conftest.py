@@ -1,11 +1,20 @@
-"""Shared fixtures. Unit tests need only the data files; tests marked `model` load the real model and index."""
+"""Shared fixtures. Tests live in three folders, each its own marker (added here by folder):
+unit/ (data files and fakes only, seconds), integration/ (the real model and index; `model` marks those that
+load them), browser/ (the web app in headless Chromium). `make test` runs all; `pytest -m unit` the fast ones."""
 
 from __future__ import annotations
 
 import pytest
 
-from assistant import paths
-from assistant.store import load_duties, load_registry
+from assistant.settings import current
+from assistant.data.store import load_duties, load_registry
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        folder = item.path.parent.name
+        if folder in ("unit", "integration", "browser"):
+            item.add_marker(getattr(pytest.mark, folder))
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +34,7 @@ def registry():
 
 @pytest.fixture(scope="session")
 def source_text():
-    return paths.DEFAULT_SOURCE.read_text(encoding="utf-8")
+    return current().default_source.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

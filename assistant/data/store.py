@@ -1,0 +1,180 @@
+"""Reading and writing the structured data files (duties.jsonl, departments.jsonl), atomically.
+
+I/O lives here so that parsing and retrieval stay pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from assistant.settings import current
+from assistant.data.departments import Registry
+from assistant.domain import Duty
+from assistant.data.parse import department_names, parse_document, read_rows
+from assistant.errors import DataError, JsonLinesError
+
+
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then replace it: a failure never leaves a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        # mkstemp makes the file private (0600): keep the mode of the file it replaces (or its folder's r/w bits)
+        os.chmod(tmp, (path if path.exists() else path.parent).stat().st_mode & 0o666)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def jsonl(rows: list[dict]) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+
+
+def iter_jsonl(path: Path):
+    """(line number, object) for each non-blank line; raises FileNotFoundError, or JsonLinesError naming the line."""
+    with open(path, "rb") as handle:  # bytes, decoded line by line, so a bad byte is reported on its own line
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:  # e.g. another encoding, or cut off inside a character
+                raise JsonLinesError(path, number, "not UTF-8 text") from None
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise JsonLinesError(path, number, f"not valid JSON ({err.msg})") from None
+            if not isinstance(row, dict):
+                raise JsonLinesError(path, number, "a line must be a JSON object")
+            yield number, row
+
+
+def read_jsonl(path: Path, what: str, fix: str) -> list[dict]:
+    """Read JSON Lines; a missing file or a bad line raises DataError naming the line and the fix."""
+    if not path.exists():
+        raise DataError(f"{what} not found at {path}. {fix}")
+    try:
+        return [row for _, row in iter_jsonl(path)]
+    except JsonLinesError as err:
+        raise DataError(f"{err.path}:{err.line}: {what} is damaged ({err.reason}). {fix}") from None
+
+
+def load_hand_departments(path: Path = current().department_aliases) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"department aliases not found at {path}; restore it from git (`git checkout -- {path}`)") from None
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}:{err.lineno}: not valid JSON ({err.msg}); fix the file by hand") from None
+
+
+def parse_source(source: Path, aliases: Path = current().department_aliases) -> tuple[list[Duty], Registry]:
+    """Source document → (duties, registry). Raises ParseError with file and line on a malformed source."""
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(f"source document not found: {source}") from None
+    except UnicodeDecodeError as err:
+        raise DataError(f"{source}: not UTF-8 text (byte {err.start}); export the list as UTF-8 text") from None
+    hand = load_hand_departments(aliases)
+    registry = Registry.build(department_names(read_rows(text, str(source))), hand)
+    return parse_document(text, registry, str(source)), registry
+
+
+def render(duties: list[Duty], registry: Registry) -> tuple[str, str]:
+    """The text of duties.jsonl and departments.jsonl for these duties."""
+    return jsonl([d.to_json() for d in duties]), jsonl(registry.to_rows())
+
+
+FIX_DUTIES = "Regenerate it with `duty-assistant parse` (or restore it with `git checkout -- data/`)."
+
+
+def load_duties(path: Path = current().duties) -> list[Duty]:
+    rows = read_jsonl(path, "duties file", FIX_DUTIES)
+    duties = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            duties.append(Duty.from_json(row))
+        except (KeyError, ValueError, TypeError) as err:
+            raise DataError(f"{path}: duty #{number} is damaged ({type(err).__name__}: {err}). {FIX_DUTIES}") from None
+    if not duties:
+        raise DataError(f"{path} holds no duties. {FIX_DUTIES}")
+    return duties
+
+
+def load_registry(path: Path = current().departments, aliases: Path = current().department_aliases) -> Registry:
+    rows = read_jsonl(path, "departments file", FIX_DUTIES)
+    return Registry.from_rows(rows, tuple(load_hand_departments(aliases).get("not_bodies", ())))
+
+
+def load_similar_questions(path: Path = current().similar_questions, known_ids: set[str] | None = None) -> dict[str, list[str]]:
+    """data/similar_questions.jsonl → {duty id: [questions]}; an unknown duty id is an error."""
+    if not path.exists():
+        return {}
+    similar: dict[str, list[str]] = {}
+    fix = "Fix or remove that line by hand, or restore the file with `git checkout -- data/similar_questions.jsonl`."
+    for number, row in enumerate(read_jsonl(path, "similar questions file", "Restore it with `git checkout -- data/`."), 1):
+        duty, question = row.get("duty"), (row.get("question") or "").strip()
+        if not duty or not question:
+            raise DataError(f"{path}: line {number} needs both `duty` and `question`. {fix}")
+        if known_ids is not None and duty not in known_ids:
+            raise DataError(f"{path}: line {number} names an unknown duty {duty!r}. {fix}")
+        similar.setdefault(duty, []).append(question)
+    return similar
+
+
+def load_lexicon(path: Path = current().lexicon):
+    """data/lexicon.tsv (everyday<TAB>official[|official…]<TAB>source) → lexicon entries."""
+    from assistant.search.query import LexiconEntry
+
+    if not path.exists():
+        return []
+    entries = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\n")
+            if number == 1 or not line.strip() or line.startswith("#"):
+                continue
+            cells = line.split("\t")
+            if len(cells) < 2 or not cells[0].strip() or not cells[1].strip():
+                raise DataError(f"{path}:{number}: expected `everyday<TAB>official<TAB>source`, got {line[:60]!r}")
+            official = tuple(t.strip() for t in cells[1].split("|") if t.strip())
+            entries.append(LexiconEntry(cells[0].strip(), official, cells[2].strip() if len(cells) > 2 else ""))
+    return entries
+
+
+def input_hashes(files: dict[str, Path]) -> dict[str, str]:
+    return {name: sha256_file(path) for name, path in files.items() if path.exists()}
+
+
+def load_question_cues(path: Path = current().question_cues):
+    """data/question_cues.json → QuestionCues (empty when the file is absent)."""
+    import re
+
+    from assistant.search.query import QuestionCues
+
+    if not path.exists():
+        return QuestionCues()
+    try:
+        return QuestionCues.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, re.error) as err:
+        raise DataError(f"{path}: not valid ({err}); fix the file by hand or restore it with git") from None

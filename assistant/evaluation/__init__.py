@@ -1,0 +1,1 @@
+"""The evaluator: question sets, metrics, reports, the systems compared."""

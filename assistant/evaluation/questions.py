@@ -1,0 +1,134 @@
+"""Question files and run files, and running questions through the assistant.
+
+Question file (JSON Lines): {"id", "question", "relevant": [duty ids], "primary", "lang", "style"}; only
+`id`, `question` and `relevant` are required, unknown fields are ignored, an empty `relevant` marks a question
+the list cannot answer (the right behaviour is to decline).
+
+Run file (JSON Lines, written with --run, read with --run-in): {"id", "ranked": [duty ids, best first],
+"answered": true|false}.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.errors import EvalError
+
+
+RUN_DEPTH = 10
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    relevant: tuple[str, ...]
+    primary: str | None = None
+    lang: str = ""
+    style: str = ""
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.relevant)
+
+    @property
+    def list(self) -> str:
+        first = self.primary or (self.relevant[0] if self.relevant else "")
+        return first.rsplit("-", 1)[0] if first else "out_of_scope"
+
+
+@dataclass
+class RunRow:
+    id: str
+    ranked: list[str]
+    answered: bool
+    seconds: float | None = None
+
+
+def _read_jsonl(path: Path, what: str):
+    from assistant.data.store import JsonLinesError, iter_jsonl
+
+    if not path.exists():
+        raise EvalError(f"{what} not found: {path}")
+    try:
+        yield from iter_jsonl(path)
+    except JsonLinesError as err:
+        raise EvalError(str(err)) from None
+
+
+def load_questions(path: Path, known_ids: set[str] | None = None) -> list[Question]:
+    """Read and check a question file (required fields, unique ids, known duty ids)."""
+    questions, seen = [], set()
+    for number, row in _read_jsonl(Path(path), "question file"):
+        missing = [k for k in ("id", "question", "relevant") if k not in row]
+        if missing:
+            raise EvalError(f"{path}:{number}: missing field(s) {', '.join(missing)} (required: id, question, relevant)")
+        if not isinstance(row["relevant"], list):
+            raise EvalError(f"{path}:{number}: `relevant` must be a list of duty ids (empty for out-of-scope)")
+        qid = str(row["id"])
+        if qid in seen:
+            raise EvalError(f"{path}:{number}: duplicate id {qid!r}")
+        seen.add(qid)
+        relevant = tuple(str(r) for r in row["relevant"])
+        if known_ids is not None:
+            unknown = [r for r in relevant if r not in known_ids]
+            if unknown:
+                raise EvalError(f"{path}:{number}: unknown duty id(s) {', '.join(unknown)} (ids look like basic-43, coop-19)")
+        questions.append(Question(qid, str(row["question"]), relevant, row.get("primary"), row.get("lang", ""), row.get("style", "")))
+    if not questions:
+        raise EvalError(f"{path}: no questions")
+    return questions
+
+
+def load_run(path: Path) -> dict[str, RunRow]:
+    rows = {}
+    for number, row in _read_jsonl(Path(path), "run file"):
+        if "id" not in row or not isinstance(row.get("ranked"), list):
+            raise EvalError(f"{path}:{number}: a run line needs `id` and `ranked` (a list of duty ids)")
+        rows[str(row["id"])] = RunRow(str(row["id"]), [str(r) for r in row["ranked"]], bool(row.get("answered", True)))
+    return rows
+
+
+def write_run(path: Path, rows: list[RunRow]) -> None:
+    from assistant.data.store import jsonl, write_atomic
+
+    write_atomic(Path(path), jsonl([{"id": r.id, "ranked": r.ranked, "answered": r.answered} for r in rows]))
+
+
+def run_questions(assistant, questions: list[Question], progress: bool = True, depth: int = RUN_DEPTH,
+                  cache_queries: bool = False) -> list[RunRow]:
+    """Ask every question through the API; keep the ranking, the decision and the time taken.
+
+    `cache_queries` keeps question vectors on disk between runs (fast re-runs when tuning; latency then
+    no longer measures encoding)."""
+    from assistant.search.query import QuestionError
+
+    iterator = questions
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+
+            iterator = tqdm(questions, desc="questions", unit="q", file=sys.stderr)
+        except ImportError:
+            pass
+    encoder = getattr(getattr(assistant, "retriever", None), "encoder", None)
+    if encoder is not None:
+        if cache_queries:
+            encoder.keep_queries_on_disk()
+        else:  # time the real work: no question vector from an earlier run
+            encoder.forget_queries()
+    rows = []
+    for q in iterator:
+        start = time.perf_counter()
+        try:
+            result = assistant.search(q.question, k=depth)
+            ranked, answered = [h.duty.id for h in result.hits], result.answered
+        except QuestionError:
+            ranked, answered = [], False
+        rows.append(RunRow(q.id, ranked, answered, time.perf_counter() - start))
+    if encoder is not None and cache_queries:
+        encoder.flush()
+    return rows

@@ -1,0 +1,1 @@
+"""From a question to ranked duties: configuration, question analysis, BM25, encoding, the index, retrieval."""

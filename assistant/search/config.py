@@ -1,0 +1,103 @@
+"""Retrieval configuration: every strategy and weight in one place, chosen once, overridable from a JSON file.
+
+The shipped values were chosen on the `dev` question split (see eval/report.md, "Ablation").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+from assistant.errors import SettingsError
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    model: str | None = None  # registry name or folder; None: $DUTY_ASSISTANT_MODEL or the default
+    dim: int | None = None  # Matryoshka truncation of the embeddings; None keeps the model's dimension
+    backend: str = "auto"  # auto (ONNX Runtime when installed, else torch) | onnx | torch: same index vectors
+    quantize_queries: bool = True  # ONNX: questions encoded with 8-bit weights (the index stays float32)
+    index_type: str = "auto"  # flat (exact) | hnsw (approximate) | auto: flat below 10,000 units, hnsw above (bench.md)
+    hnsw_ef_construction: int = 80  # HNSW only: build-time candidate list
+    hnsw_ef_search: int = 128  # HNSW only: search-time candidate list
+    approximate_depth: int = 512  # HNSW only: units fetched per question (an exact index scores every unit)
+    k: int = 5  # duties returned for a question unless the caller asks for another number
+    max_chars: int = 1000  # longer questions are cut (and the answer says so)
+    question_units: bool = True  # index the similar questions (相似问) as units
+    lexicon: bool = True  # expand everyday words to the list's words
+    pinyin: bool = True  # map typos / homophones to the list's words by pinyin
+    dense_expansion: bool = False  # embed the question with its expansions appended
+    dense_weight: float = 1.0  # 0: no embedding model at all (BM25 alone, for comparison)
+    bm25_weight: float = 0.1  # weight of the max-normalised BM25 score
+    department_boost: float = 0.25  # added to duties of a body the question names
+    list_intent_boost: float = 0.1  # added to duties of the list a question asks about (收回 → reclaimed)
+    sentence_weight: float = 0.0  # long messages: weight of the best single sentence's score (0: off)
+    long_chars: int = 40  # a question this long (characters) is also scored sentence by sentence
+    sentence_slots: int = 0  # long messages: places in the first five for other sentences' best duties (0: off;
+    # 1 adds ~1 point of capped recall@5 on messages but ~4x their latency: eval/report.md)
+    sentence_pick_min: float = 0.5  # a sentence's best duty must score at least this to get such a place
+    evidence_margin: float = 0.06  # units within this of a duty's best unit count as matched evidence
+    evidence_units: int = 6  # at most this many units shown as a duty's evidence
+    evidence_steps: int = 2  # a duty's best-matching steps added to its evidence (so a card can mark them)
+    decline_threshold: float = 0.47  # confidence below this: "not in the list"
+    decline_question_weight: float = 0.75  # weight of the best similar question against the best list text
+    decline_lexical_bonus: float = 0.1  # confidence bonus when lexicon, pinyin or a body name matched
+    unlisted_fact_penalty: float = 0.4  # confidence penalty when the question asks for a fact no list holds
+    related_threshold: float = 0.38  # below the decline threshold but above this: "possibly related"
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> "RetrievalConfig":
+        """Defaults, overridden by the keys of a JSON file; an unknown key is an error naming the valid ones."""
+        if path is None:
+            return cls()
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SettingsError(f"config file not found: {path}") from None
+        except IsADirectoryError:
+            raise SettingsError(f"config file {path} is a folder; give a JSON file such as {{\"k\": 5}}") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise SettingsError(f"cannot read config file {path} ({getattr(err, 'strerror', None) or err})") from None
+        except json.JSONDecodeError as err:
+            raise SettingsError(f"config file {path} is not valid JSON ({err.msg}, line {err.lineno})") from None
+        if not isinstance(data, dict):
+            raise SettingsError(f"config file {path} must hold a JSON object of settings, e.g. {{\"k\": 5}}")
+        return cls().with_(**data)
+
+    def with_(self, **changes) -> "RetrievalConfig":
+        valid = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - valid)
+        if unknown:
+            raise SettingsError(f"Unknown config key(s) {', '.join(unknown)}. Choose from {', '.join(sorted(valid))}.")
+        defaults = {f.name: f.default for f in fields(self)}
+        for key, value in changes.items():
+            if not _fits(value, defaults[key]):
+                raise SettingsError(f"config key {key} must be {_kind(defaults[key])}, got {value!r}")
+        return replace(self, **changes)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _kind(default) -> str:
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, (int, float)):
+        return "a number"
+    if isinstance(default, str):
+        return "a string"
+    return "a string or null"  # the optional ones (model, dim) default to None
+
+
+def _fits(value, default) -> bool:
+    """A value from a JSON file has the type of the setting's default (None allowed where the default is None)."""
+    if default is None:
+        return value is None or isinstance(value, (str, int)) and not isinstance(value, bool)
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, type(default))

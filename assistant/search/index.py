@@ -1,0 +1,199 @@
+"""Build, load and validate the vector index: a FAISS file, the unit table and a manifest.
+
+Layout (`index/<model>/`): `vectors.faiss`, `units.jsonl` (row i of the FAISS index is line i), and
+`manifest.json` (what the index was built from, so a stale or damaged index is caught when loading).
+Written atomically: everything goes into a temporary folder that replaces the old one only when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant import __version__
+from assistant.settings import current
+from assistant.domain import Unit
+from assistant.data.store import sha256_file
+from assistant.errors import IndexProblem
+
+MANIFEST_VERSION = 1
+FIX = "run `duty-assistant index build --force`"
+
+
+
+
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index was built from."""
+
+    format: int
+    code_version: str
+    built_at: str
+    model: str
+    model_weights_sha256: str
+    dimension: int
+    index_type: str
+    unit_count: int
+    inputs: dict  # input file name → sha256 (source, duties.jsonl, similar questions …)
+    vectors_sha256: str
+    units_sha256: str
+    build_seconds: float
+
+
+def index_dir(model_id: str, root: Path = current().index) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(model_id).name)
+    return root / safe
+
+
+# `auto` is exact below this many units, HNSW from there: where exact search starts to add more than ~20% to
+# question encoding on a 2-core machine (eval/bench.md, "Growth"; one town is ~3,400 units).
+AUTO_FLAT_MAX_UNITS = 10_000
+
+
+def resolve_index_type(index_type: str, units: int) -> str:
+    """`auto` → `flat` or `hnsw` by the number of units; any other type unchanged."""
+    if index_type == "auto":
+        return "flat" if units < AUTO_FLAT_MAX_UNITS else "hnsw"
+    return index_type
+
+
+def make_faiss(vectors: np.ndarray, index_type: str = "flat", ef_construction: int = 80, ef_search: int = 128):
+    """An inner-product FAISS index over L2-normalised vectors (cosine). `flat` is exact; `hnsw` approximate;
+    `auto` is flat below AUTO_FLAT_MAX_UNITS units, hnsw above."""
+    import faiss
+
+    dim = vectors.shape[1]
+    index_type = resolve_index_type(index_type, len(vectors))
+    if index_type == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif index_type.startswith("hnsw"):
+        m = int(index_type[4:] or 32)
+        index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = ef_construction
+        index.hnsw.efSearch = ef_search
+    else:
+        raise ValueError(f"Unknown index type {index_type!r}. Choose from flat, hnsw (or hnswM, e.g. hnsw16), auto.")
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def write_index(
+    folder: Path, units: list[Unit], vectors: np.ndarray, *, model: str, weights: str, inputs: dict,
+    index_type: str = "flat", build_seconds: float = 0.0, hnsw: tuple[int, int] = (80, 128),
+) -> Manifest:
+    """Write index files into a temporary folder, then swap it in for `folder`."""
+    import faiss
+
+    if len(units) != len(vectors):
+        raise ValueError(f"{len(units)} units but {len(vectors)} vectors")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        os.chmod(tmp, folder.parent.stat().st_mode & 0o777)  # mkdtemp makes it private (0700): as its parent
+        faiss.write_index(make_faiss(vectors, index_type, *hnsw), str(tmp / "vectors.faiss"))
+        with open(tmp / "units.jsonl", "w", encoding="utf-8") as out:
+            for unit in units:
+                out.write(json.dumps(asdict(unit), ensure_ascii=False) + "\n")
+        manifest = Manifest(
+            format=MANIFEST_VERSION,
+            code_version=__version__,
+            built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            model=model,
+            model_weights_sha256=weights,
+            dimension=int(vectors.shape[1]),
+            index_type=index_type,
+            unit_count=len(units),
+            inputs=inputs,
+            vectors_sha256=sha256_file(tmp / "vectors.faiss"),
+            units_sha256=sha256_file(tmp / "units.jsonl"),
+            build_seconds=round(build_seconds, 2),
+        )
+        (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1, ensure_ascii=False), encoding="utf-8")
+        (tmp / "README.md").write_text(
+            "Built by `duty-assistant index build`; do not edit. Rebuild with `duty-assistant index build --force`.\n",
+            encoding="utf-8",
+        )
+        old = folder.parent / (folder.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+        return manifest
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_manifest(folder: Path) -> Manifest:
+    file = folder / "manifest.json"
+    if not file.exists():
+        raise IndexProblem(f"no index at {folder} (manifest.json missing); {FIX}")
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        return Manifest(**data)
+    except (json.JSONDecodeError, TypeError) as err:
+        raise IndexProblem(f"the index manifest {file} is damaged ({err}); {FIX}") from None
+
+
+def stale_reasons(manifest: Manifest, *, model: str, weights: str, inputs: dict) -> list[str]:
+    """Why an index no longer matches what it should be built from (empty: it is current)."""
+    reasons = []
+    if manifest.format != MANIFEST_VERSION or manifest.code_version != __version__:
+        reasons.append(f"built by code version {manifest.code_version}, this is {__version__}")
+    if manifest.model != model:
+        reasons.append(f"built with model {manifest.model}, now {model}")
+    elif manifest.model_weights_sha256 != weights:
+        reasons.append(f"built with other weights of model {model} ({manifest.model_weights_sha256[:12]}…, "
+                       f"now {weights[:12]}…)")
+    for name, digest in inputs.items():
+        if manifest.inputs.get(name) != digest:
+            reasons.append(f"{name} changed since the index was built")
+    for name in manifest.inputs:
+        if name not in inputs:
+            reasons.append(f"{name} is no longer an input")
+    return reasons
+
+
+@dataclass
+class LoadedIndex:
+    manifest: Manifest
+    faiss: object
+    units: list[Unit]
+
+
+def load_index(folder: Path, *, model: str, weights: str, inputs: dict) -> LoadedIndex:
+    """Load and validate; raise IndexProblem naming what is wrong and the command that fixes it."""
+    import faiss
+
+    manifest = read_manifest(folder)
+    reasons = stale_reasons(manifest, model=model, weights=weights, inputs=inputs)
+    if reasons:
+        raise IndexProblem(f"the index at {folder} is stale: {'; '.join(reasons)}; {FIX}")
+    vectors_file, units_file = folder / "vectors.faiss", folder / "units.jsonl"
+    for file, digest in ((vectors_file, manifest.vectors_sha256), (units_file, manifest.units_sha256)):
+        if not file.exists():
+            raise IndexProblem(f"index file {file} is missing; {FIX}")
+        if sha256_file(file) != digest:
+            raise IndexProblem(f"index file {file} is damaged (its sha256 does not match the manifest); {FIX}")
+    try:
+        index = faiss.read_index(str(vectors_file))
+    except RuntimeError as err:
+        raise IndexProblem(f"index file {vectors_file} cannot be read ({str(err).splitlines()[0]}); {FIX}") from None
+    with open(units_file, encoding="utf-8") as handle:
+        units = [Unit(**json.loads(line)) for line in handle if line.strip()]
+    if index.ntotal != manifest.unit_count or len(units) != manifest.unit_count or index.d != manifest.dimension:
+        raise IndexProblem(
+            f"index at {folder} is inconsistent ({index.ntotal} vectors, {len(units)} units, manifest says "
+            f"{manifest.unit_count}); {FIX}"
+        )
+    return LoadedIndex(manifest, index, units)

@@ -1,0 +1,184 @@
+"""A question as people type it → what retrieval works with: cleaned text, everyday words mapped to the
+list's words (lexicon), typos and homophones mapped by pinyin, the county bodies it names, its sentences.
+
+Pure functions over data loaded elsewhere (the lexicon, the vocabulary of the list).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from assistant.errors import QuestionError
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")  # control characters: a space
+# Invisible characters are dropped, not spaced, so a word pasted with a zero-width space (流\u200b浪狗) stays one
+# word: zero-width and bidi marks, soft hyphen, BOM, and lone surrogates (undecodable bytes from a terminal or a
+# JSON "\udcff" escape, which the tokenizer cannot encode).
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ud800-\udfff]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_HAN_WORD = re.compile(r"[\u4e00-\u9fff]+")
+_LATIN = re.compile(r"[A-Za-z]")
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])|(?<=[.](?=\s))")
+
+
+
+
+@dataclass(frozen=True)
+class LexiconEntry:
+    everyday: str
+    official: tuple[str, ...]
+    source: str = ""
+
+
+@dataclass
+class Query:
+    """A question, analysed."""
+
+    question: str  # as given (after cleaning and capping)
+    truncated: bool
+    lang: str  # zh | en | mixed
+    expansions: list[str] = field(default_factory=list)  # the list's words for everyday words in the question
+    corrections: list[str] = field(default_factory=list)  # the list's words a typo or homophone stands for
+    departments: list[str] = field(default_factory=list)  # canonical names of bodies the question names
+    sentences: list[str] = field(default_factory=list)  # of a long, message-style question
+    list_intent: list[str] = field(default_factory=list)  # lists the question asks about (收回 → reclaimed)
+    unlisted_fact: str = ""  # the cue if it asks for a fact no list holds (a phone number, office hours, a price)
+
+    @property
+    def expanded(self) -> str:
+        """The question with the list's words for what it says appended (for lexical and dense matching)."""
+        extra = [t for t in dict.fromkeys(self.expansions + self.corrections) if t not in self.question]
+        return self.question if not extra else f"{self.question} （{' '.join(extra)}）"
+
+
+def clean(text: str, max_chars: int) -> tuple[str, bool]:
+    """Invisible characters out, NFKC, control characters out, whitespace collapsed, capped at `max_chars`."""
+    text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text or ""))
+    text = _CONTROL.sub(" ", text)
+    text = re.sub(r"\s+", " ", text).strip()
+    truncated = len(text) > max_chars
+    return (text[:max_chars].rstrip() if truncated else text), truncated
+
+
+def language(text: str) -> str:
+    han, latin = len(_HAN.findall(text)), len(_LATIN.findall(text))
+    if han and latin >= 3 * max(han, 1):
+        return "mixed" if han >= 2 else "en"
+    if han:
+        return "zh" if latin < 4 else "mixed"
+    return "en" if latin else "zh"
+
+
+def searchable(text: str) -> bool:
+    """Has at least one letter or CJK character (or digit) to search for."""
+    return any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
+OTHER_SCRIPT_NOTICE = ("请用中文或英文提问：清单是中文的，其他文字可能无法识别。 · "
+                       "Please ask in Chinese or English: the list is in Chinese and other scripts may not be understood.")
+
+
+def other_script(text: str) -> bool:
+    """Has letters, but none Chinese or Latin (Uyghur or Kazakh script, Cyrillic, …): the assistant may not
+    understand it, so a decline should say which languages to use rather than only "not in the list"."""
+    letters = [c for c in text if unicodedata.category(c).startswith("L")]
+    return bool(letters) and not any(unicodedata.name(c, "").startswith(("CJK", "LATIN")) for c in letters)
+
+
+def split_sentences(text: str, min_chars: int = 6) -> list[str]:
+    """A message → its sentences (short fragments joined to the one before)."""
+    parts: list[str] = []
+    for piece in _SENTENCE_END.split(text):
+        piece = piece.strip(" ，,")
+        if not piece:
+            continue
+        if parts and len(piece) < min_chars:
+            parts[-1] += piece
+        else:
+            parts.append(piece)
+    return parts
+
+
+def lexicon_matches(text: str, lexicon: list[LexiconEntry]) -> list[str]:
+    """Official terms for every everyday term found in `text` (Chinese by substring, English by word)."""
+    lower = text.lower()
+    found: list[str] = []
+    for entry in lexicon:
+        term = entry.everyday
+        if _HAN.search(term):
+            hit = term in text
+        else:
+            hit = re.search(r"(?<![a-z])" + re.escape(term.lower()) + r"(?:s|es)?(?![a-z])", lower) is not None
+        if hit:
+            for official in entry.official:
+                if official not in found:
+                    found.append(official)
+    return found
+
+
+class PinyinMatcher:
+    """Maps a misspelt or homophone word (低宝, 宅鸡地, 婚因) to the list's word with the same pinyin.
+
+    Args:
+        vocabulary: the list's own words (2-4 characters); only these can be suggested.
+        known: words that are fine as they are (the vocabulary plus a general dictionary), never "corrected".
+    """
+
+    def __init__(self, vocabulary: set[str], known: set[str] | None = None):
+        from pypinyin import lazy_pinyin
+
+        self._pinyin = lazy_pinyin
+        self.known = set(vocabulary) | (known or set())
+        self.by_sound: dict[str, list[str]] = {}
+        for word in sorted(vocabulary):
+            if 2 <= len(word) <= 4 and _HAN_WORD.fullmatch(word):
+                self.by_sound.setdefault(self.sound(word), []).append(word)
+
+    def sound(self, word: str) -> str:
+        return " ".join(self._pinyin(word))
+
+    def corrections(self, text: str, cuts: set[int] | None = None) -> list[str]:
+        """The list's words that misspelt chunks of `text` stand for.
+
+        A chunk must start and end on word boundaries (`cuts`, character offsets; e.g. from jieba), must not
+        itself be a known word, and must share a character with the word it is mapped to: a typo changes a
+        character or two, it does not replace the whole word (事有 is not 石油).
+        """
+        found: list[str] = []
+        for match in re.finditer(r"[\u4e00-\u9fff]{2,}", text):
+            run, offset = match.group(), match.start()
+            for size in (4, 3, 2):
+                for start in range(0, len(run) - size + 1):
+                    if cuts is not None and (offset + start not in cuts or offset + start + size not in cuts):
+                        continue
+                    chunk = run[start : start + size]
+                    if chunk in self.known:
+                        continue
+                    for word in self.by_sound.get(self.sound(chunk), []):
+                        if word != chunk and set(word) & set(chunk) and word not in found and word not in text:
+                            found.append(word)
+        return found
+
+
+@dataclass(frozen=True)
+class QuestionCues:
+    """Hand-kept patterns (data/question_cues.json): which list a question asks about, and facts no list holds."""
+
+    list_intent: dict[str, tuple[re.Pattern, ...]] = field(default_factory=dict)
+    unanswerable: tuple[re.Pattern, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: dict) -> "QuestionCues":
+        compile_ = lambda items: tuple(re.compile(p, re.I) for p in items)
+        return cls({k: compile_(v) for k, v in data.get("list_intent", {}).items()}, compile_(data.get("unanswerable", [])))
+
+    def lists(self, text: str) -> list[str]:
+        return [kind for kind, patterns in self.list_intent.items() if any(p.search(text) for p in patterns)]
+
+    def unlisted_fact(self, text: str) -> str:
+        for pattern in self.unanswerable:
+            m = pattern.search(text)
+            if m:
+                return m.group()
+        return ""

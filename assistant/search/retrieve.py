@@ -1,0 +1,272 @@
+"""Question → ranked duties with evidence.
+
+Signals, fused once per question:
+- dense: cosine between the question (and, for a long message, each of its sentences) and every retrieval
+  unit (duty, step, clause, similar question), aggregated to a duty by its best unit;
+- lexical: BM25 over jieba tokens of each duty's text, max-normalised, at a small weight;
+- department cue: a bonus for the duties of a county body the question names.
+Then a confidence for declining: the best dense score plus a bonus when the question used the list's words.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.search.config import RetrievalConfig
+from assistant.data.departments import Registry
+from assistant.domain import Duty, Evidence, Hit, ListKind, Unit
+from assistant.search.encode import Encoder
+from assistant.search.lexical import LexicalScorer
+from assistant.search.query import (
+    LexiconEntry, PinyinMatcher, Query, QuestionCues, QuestionError, clean, language, lexicon_matches, searchable,
+    split_sentences,
+)
+
+
+@dataclass
+class Filters:
+    """Optional restrictions: a list, a category, a county body (any name form)."""
+
+    list: ListKind | None = None
+    category: str | None = None
+    department: str | None = None  # canonical name
+
+    def allows(self, duty: Duty) -> bool:
+        if self.list is not None and duty.list is not self.list:
+            return False
+        if self.category and duty.category != self.category:
+            return False
+        if self.department and self.department not in duty.departments and not any(
+            s.department == self.department for s in duty.steps
+        ):
+            return False
+        return True
+
+
+@dataclass
+class Result:
+    """What retrieval found for one question."""
+
+    query: Query
+    hits: list[Hit]
+    answered: bool  # the first hit answers the question
+    confidence: float
+    related: bool = False  # not answered, but the hits are shown as "possibly related"
+    signals: dict = field(default_factory=dict)
+
+
+def word_boundaries(text: str) -> set[int]:
+    """Character offsets where jieba puts a word boundary."""
+    import jieba
+
+    cuts = {0, len(text)}
+    for _, start, end in jieba.tokenize(text):
+        cuts.update((start, end))
+    return cuts
+
+
+def with_sentence_picks(order: list[int], sentence_scores: np.ndarray, allowed: np.ndarray, slots: int,
+                        minimum: float, screen: int = 5) -> list[int]:
+    """A long message often raises several matters: the best duty of each of its sentences that matches one
+    well (≥ `minimum`) gets a place in the first `screen`, after the question's own best; at most `slots` of
+    them, best first. The first duty never changes; the others keep their order.
+
+    `order`: duty indices, best first; `sentence_scores`: one row of duty scores per sentence.
+    """
+    if not slots or not len(sentence_scores) or not order:
+        return order
+    picks: dict[int, float] = {}
+    for row in sentence_scores:
+        row = np.where(allowed, row, -np.inf)
+        best = int(np.argmax(row))
+        if row[best] >= minimum:
+            picks[best] = max(picks.get(best, -np.inf), float(row[best]))
+    new = [d for d in sorted(picks, key=lambda d: -picks[d]) if d not in order[:screen]][:slots]
+    if not new:
+        return order
+    head = order[: max(1, screen - len(new))]
+    return head + new + [d for d in order if d not in head and d not in new]
+
+
+class Retriever:
+    """Ranks duties for a question. Built from loaded parts; see `api.Assistant` for loading them.
+
+    Args:
+        duties: all duties, in list order.
+        registry: the department registry.
+        units: the index's unit table (row i ↔ vector i).
+        faiss_index: the FAISS index over the units' vectors.
+        encoder: encodes questions.
+        config: weights and strategies.
+        lexicon: everyday ↔ official entries.
+        vocabulary: the list's own words, for pinyin matching.
+        known_words: words never treated as typos.
+    """
+
+    def __init__(
+        self, duties: list[Duty], registry: Registry, units: list[Unit], faiss_index, encoder: Encoder,
+        config: RetrievalConfig, lexicon: list[LexiconEntry] = (), vocabulary: set[str] = frozenset(),
+        known_words: set[str] = frozenset(), lexical_documents: list[str] | None = None,
+        cues: QuestionCues | None = None,
+    ):
+        self.duties = duties
+        self.by_id = {d.id: d for d in duties}
+        self.position = {d.id: i for i, d in enumerate(duties)}
+        self.registry = registry
+        self.units = units
+        self.unit_duty = np.array([self.position[u.duty_id] for u in units], dtype=np.int64)
+        self.faiss = faiss_index
+        self.encoder = encoder
+        self.config = config
+        self.lexicon = list(lexicon)
+        self.pinyin = PinyinMatcher(vocabulary, known_words) if vocabulary else None
+        self.lexical = LexicalScorer(lexical_documents) if lexical_documents else None
+        self.cues = cues or QuestionCues()
+        self.is_question = np.array([u.kind == "question" for u in units], dtype=bool)
+        self.list_mask = {kind.value: np.array([d.list is kind for d in duties]) for kind in ListKind}
+        self.department_mask = {
+            name: np.array([name in d.departments for d in duties]) for name in registry.departments
+        }
+
+    def with_config(self, config: RetrievalConfig) -> "Retriever":
+        """The same loaded parts with other question-time settings (weights, thresholds, cues on or off)."""
+        other = copy.copy(self)
+        other.config = config
+        return other
+
+    # -- the question ---------------------------------------------------------------------------------
+
+    def analyse(self, question: str) -> Query:
+        """Clean and analyse a question; raise QuestionError when there is nothing to search for."""
+        text, truncated = clean(question, self.config.max_chars)
+        if not text:
+            raise QuestionError("The question is empty. Type what the person needs, e.g. 谁管流浪狗 / who handles stray dogs.")
+        if not searchable(text):
+            raise QuestionError("The question has no words to search for (only punctuation or symbols). Type a few words about the matter.")
+        query = Query(question=text, truncated=truncated, lang=language(text))
+        if self.config.lexicon and self.lexicon:
+            query.expansions = lexicon_matches(text, self.lexicon)
+        if self.config.pinyin and self.pinyin:
+            query.corrections = self.pinyin.corrections(text, word_boundaries(text))
+        query.list_intent = self.cues.lists(text)
+        if len(text) < self.config.long_chars:  # a long message mentions prices or weekends as context
+            query.unlisted_fact = self.cues.unlisted_fact(text)
+        query.departments = self.registry.mentions(text)
+        if len(text) >= self.config.long_chars and (self.config.sentence_weight > 0 or self.config.sentence_slots > 0):
+            sentences = split_sentences(text)
+            query.sentences = sentences if len(sentences) > 1 else []
+        return query
+
+    # -- scoring --------------------------------------------------------------------------------------
+
+    def _dense(self, query: Query) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(duty scores, unit scores of the whole question, duty scores of each sentence of a long message)."""
+        texts = [query.expanded if self.config.dense_expansion else query.question] + query.sentences
+        vectors = self.encoder.queries(texts)
+        n_units = len(self.units)
+        exact = not hasattr(self.faiss, "hnsw")  # what the index is (index_type `auto` picks one by size)
+        k = n_units if exact else min(n_units, self.config.approximate_depth)
+        scores, ids = self.faiss.search(vectors, k)
+        unit_scores = np.full((len(texts), n_units), -1.0, dtype=np.float32)
+        for row in range(len(texts)):
+            valid = ids[row] >= 0
+            unit_scores[row, ids[row][valid]] = scores[row][valid]
+        duty_scores = np.full((len(texts), len(self.duties)), -1.0, dtype=np.float32)
+        for row in range(len(texts)):
+            np.maximum.at(duty_scores[row], self.unit_duty, unit_scores[row])
+        dense, sentence_scores = duty_scores[0], duty_scores[1:]
+        if query.sentences and self.config.sentence_weight > 0:
+            dense = np.maximum(dense, self.config.sentence_weight * sentence_scores.max(axis=0))
+            return dense, unit_scores.max(axis=0), sentence_scores
+        return dense, unit_scores[0], sentence_scores
+
+    def search(self, question: str, k: int | None = None, filters: Filters | None = None) -> Result:
+        """Rank duties for a question.
+
+        Args:
+            question: what the person asked, any language.
+            k: how many duties to return (None: the config's `k`).
+            filters: optional list / category / department restriction.
+        Returns:
+            A Result: hits best first (each with its evidence), whether the first hit answers, the confidence.
+        """
+        k = self.config.k if k is None else k
+        if k < 1:
+            raise QuestionError(f"k (how many duties to show) must be at least 1, got {k}")
+        query = self.analyse(question)
+        if self.config.dense_weight > 0:
+            dense, unit_scores, sentence_scores = self._dense(query)
+        else:
+            dense, unit_scores = np.zeros(len(self.duties), np.float32), np.zeros(len(self.units), np.float32)
+            sentence_scores = np.zeros((0, len(self.duties)), np.float32)
+        score = self.config.dense_weight * dense
+        lexical_top = 0.0
+        if self.lexical is not None and self.config.bm25_weight > 0:
+            bm25 = self.lexical.scores(query.expanded)
+            lexical_top = float(bm25.max()) if len(bm25) else 0.0
+            if lexical_top > 0:
+                score += self.config.bm25_weight * bm25 / lexical_top
+        for name in query.departments:
+            mask = self.department_mask.get(name)
+            if mask is not None:
+                score += self.config.department_boost * mask
+        for kind in query.list_intent:
+            score += self.config.list_intent_boost * self.list_mask[kind]
+        allowed = np.array([filters.allows(d) for d in self.duties]) if filters else np.ones(len(self.duties), bool)
+        score = np.where(allowed, score, -np.inf)
+        order = [i for i in np.argsort(-score, kind="stable") if np.isfinite(score[i])]
+        order = with_sentence_picks(order, sentence_scores, allowed, self.config.sentence_slots,
+                                    self.config.sentence_pick_min)[:k]
+        hits = [Hit(self.duties[i], float(score[i]), self._evidence(i, unit_scores)) for i in order]
+
+        top_dense = float(dense[order[0]]) if order else -1.0
+        cue = bool(query.expansions or query.corrections or query.departments)
+        topic = self._confidence(unit_scores, cue)
+        # asking for a fact no list holds (a phone number, office hours, a price) lowers the confidence that the
+        # list answers; a question about a topic the list covers ("低保一个月能领多少钱") is then declined, but its
+        # duty is still offered as possibly related
+        calibrated = self.config.dense_weight > 0 and len(unit_scores)  # BM25 alone never declines
+        penalty = self.config.unlisted_fact_penalty if query.unlisted_fact and calibrated else 0.0
+        confidence = topic - penalty
+        answered = bool(order) and confidence >= self.config.decline_threshold
+        related = not answered and bool(order) and topic >= self.config.related_threshold
+        signals = {"top_dense": top_dense, "lexical_top": lexical_top, "cue": cue, "unlisted_fact": query.unlisted_fact,
+                   "margin": float(score[order[0]] - score[order[1]]) if len(order) > 1 else 1.0}
+        return Result(query, hits, answered, confidence, related, signals)
+
+    def _confidence(self, unit_scores: np.ndarray, cue: bool) -> float:
+        """How sure we are that the list covers the question's topic (not which duty answers it).
+
+        The best match among the list's own text (duties, steps, clauses) and among the similar questions are
+        averaged: a question shaped like a common one ("…去哪办") can match a similar question well while its
+        topic matches no duty text, and a terse keyword can match duty text while no similar question is close.
+        Using the list's words (lexicon, pinyin, a body's name) raises it.
+        """
+        if self.config.dense_weight <= 0 or not len(unit_scores):
+            return 1.0  # BM25 alone has no calibrated score; it never declines
+        content = unit_scores[~self.is_question]
+        questions = unit_scores[self.is_question]
+        best_content = float(content.max()) if len(content) else -1.0
+        if len(questions):
+            w = self.config.decline_question_weight
+            base = (best_content + w * float(questions.max())) / (1 + w)
+        else:
+            base = best_content
+        return base + (self.config.decline_lexical_bonus if cue else 0.0)
+
+    def _evidence(self, duty_index: int, unit_scores: np.ndarray) -> list[Evidence]:
+        """The duty's units that matched best; its best-matching steps always among them, so a card can mark
+        which steps answer even when a similar question or the whole duty matched best."""
+        rows = np.nonzero(self.unit_duty == duty_index)[0]
+        margin = self.config.evidence_margin
+        best = float(unit_scores[rows].max())
+        chosen = [r for r in rows if unit_scores[r] >= best - margin]
+        steps = [r for r in rows if self.units[r].step is not None]
+        if steps:
+            best_step = float(unit_scores[steps].max())
+            chosen += [r for r in steps if unit_scores[r] >= best_step - margin / 2 and r not in chosen][: self.config.evidence_steps]
+        chosen.sort(key=lambda r: -unit_scores[r])
+        return [Evidence(self.units[r], float(unit_scores[r])) for r in chosen[: self.config.evidence_units]]

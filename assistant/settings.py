@@ -1,0 +1,125 @@
+"""Settings: every path and `DUTY_ASSISTANT_*` variable, read once into one frozen object.
+
+    from assistant.settings import current
+    settings = current()                  # read from the environment on first use, then the same object
+    settings.duties                       # data/duties.jsonl of this checkout
+    Settings.from_env({"DUTY_ASSISTANT_CACHE": "/tmp/c"})   # another one, e.g. in a test
+
+| variable | meaning | default |
+|---|---|---|
+| DUTY_ASSISTANT_ROOT | the project folder (data/, index/, eval/) | this checkout |
+| DUTY_ASSISTANT_CACHE | model weights, transport wheels, embeddings (outside the clone) | ~/.cache/duty-assistant |
+| DUTY_ASSISTANT_MODEL | registry name or model folder | embeddinggemma-300m |
+| DUTY_ASSISTANT_BACKEND | auto, onnx or torch | auto |
+| DUTY_ASSISTANT_QUESTION_MEMO | how many recent question vectors a process remembers (0 = off) | 4096 |
+| DUTY_ASSISTANT_AUTH | web login, `user:password[,user2:password2]` | none |
+
+Nothing here writes to `os.environ`; the few variables other libraries read (offline model hub, no
+analytics) are set where those libraries are loaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Mapping
+
+from assistant.errors import SettingsError
+
+BACKENDS = ("auto", "onnx", "torch")
+_DEFAULT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path = _DEFAULT_ROOT
+    cache: Path = Path.home() / ".cache" / "duty-assistant"
+    model: str | None = None  # None: the registry's default
+    backend: str = "auto"
+    question_memo: int = 4096
+    auth: str | None = None
+
+    # -- where things live --------------------------------------------------------------------------------
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def source_dir(self) -> Path:
+        return self.data / "source"
+
+    @property
+    def default_source(self) -> Path:
+        return self.source_dir / "banjiegou-2025.txt"
+
+    @property
+    def duties(self) -> Path:
+        return self.data / "duties.jsonl"
+
+    @property
+    def departments(self) -> Path:
+        return self.data / "departments.jsonl"
+
+    @property
+    def department_aliases(self) -> Path:
+        return self.data / "department_aliases.json"
+
+    @property
+    def similar_questions(self) -> Path:
+        return self.data / "similar_questions.jsonl"
+
+    @property
+    def lexicon(self) -> Path:
+        return self.data / "lexicon.tsv"
+
+    @property
+    def question_cues(self) -> Path:
+        return self.data / "question_cues.json"
+
+    @property
+    def index(self) -> Path:
+        return self.root / "index"
+
+    @property
+    def eval(self) -> Path:
+        return self.root / "eval"
+
+    @property
+    def models(self) -> Path:
+        return self.cache / "models"
+
+    # -- reading ------------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Read the `DUTY_ASSISTANT_*` variables; a bad value is a SettingsError naming the variable."""
+        env = os.environ if environ is None else environ
+        memo_text = env.get("DUTY_ASSISTANT_QUESTION_MEMO", "4096")
+        try:
+            memo = max(0, int(memo_text))
+        except ValueError:
+            raise SettingsError(f"DUTY_ASSISTANT_QUESTION_MEMO must be a whole number (0 turns the memo off), "
+                                f"got {memo_text!r}") from None
+        backend = env.get("DUTY_ASSISTANT_BACKEND") or "auto"
+        if backend not in BACKENDS:
+            raise SettingsError(f"DUTY_ASSISTANT_BACKEND={backend!r} is not a backend. Choose from {', '.join(BACKENDS)}.")
+        return cls(
+            root=Path(env.get("DUTY_ASSISTANT_ROOT") or _DEFAULT_ROOT),
+            cache=Path(env.get("DUTY_ASSISTANT_CACHE") or Path.home() / ".cache" / "duty-assistant"),
+            model=env.get("DUTY_ASSISTANT_MODEL") or None,
+            backend=backend,
+            question_memo=memo,
+            auth=env.get("DUTY_ASSISTANT_AUTH") or None,
+        )
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+@functools.cache
+def current() -> Settings:
+    """This process's settings, read from the environment once."""
+    return Settings.from_env()

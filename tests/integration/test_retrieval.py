@@ -1,0 +1,96 @@
+"""Integration: the real model and index answer the worked examples of the domain (issue 3)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.model
+
+
+@pytest.mark.parametrize("question", ["who handles stray dogs", "谁管流浪狗"])
+def test_stray_dogs(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.answered
+    first = answer.cards[0]
+    assert first.id == "coop-19"
+    assert "县公安局" in first.responsibility or "Public Security" in first.responsibility
+    names = {p["name"] for p in first.responsible}
+    assert {"奇台县公安局", "奇台县住房和城乡建设局"} <= names
+
+
+def test_marriage_certificate_is_reclaimed(assistant):
+    answer = assistant.ask("村民要开婚姻状况证明")
+    first = answer.cards[0]
+    assert answer.answered and first.id == "reclaimed-2"
+    assert first.responsibility.startswith("本镇已不再承担")
+    assert first.responsible[0]["name"] == "奇台县民政局"
+
+
+def test_building_a_house(assistant):
+    answer = assistant.ask("盖房子要审批吗")
+    assert answer.answered and answer.cards[0].id == "basic-84"
+
+
+def test_a_named_county_body_returns_its_items(assistant):
+    answer = assistant.ask("县水利局需要镇上配合做什么", k=5)
+    assert answer.answered
+    for card in answer.cards:
+        assert "奇台县水利局" in {p["name"] for p in card.responsible}, card.id
+
+
+def test_weather_is_declined(assistant):
+    answer = assistant.ask("今天乌鲁木齐天气怎么样")
+    assert not answer.answered
+    assert answer.message == "清单中没有找到能回答这个问题的事项。"
+
+
+def test_an_amount_about_a_listed_topic_is_declined_but_points_to_the_duty(assistant):
+    """The list holds no amounts: declined, with the reason, and the 低保 duty offered as possibly related."""
+    answer = assistant.ask("低保一个月能领多少钱")
+    assert not answer.answered and answer.related
+    assert "不含电话、时间、金额" in answer.message
+    assert answer.cards[0].id == "basic-28" and answer.cards[0].role == "possibly_related"
+    office = assistant.ask("镇政府电话是多少")
+    assert not office.answered and "不含电话" in office.message
+
+
+def test_filters(assistant):
+    answer = assistant.ask("狗", list="basic", k=3)
+    assert all(c.list == "basic" for c in answer.cards)
+    answer = assistant.ask("检查", department="police", k=5)
+    assert answer.cards and all("奇台县公安局" in assistant.duty(c.id).departments for c in answer.cards)
+    with pytest.raises(ValueError, match="Unknown county body"):
+        assistant.ask("狗", department="火星局")
+    with pytest.raises(ValueError, match="Choose from"):
+        assistant.ask("狗", list="weekly")
+
+
+def test_evidence_points_at_matching_steps(assistant):
+    result = assistant.search("流浪狗抓了以后送到哪里收容", k=3)
+    hit = result.hits[0]
+    assert hit.duty.id == "coop-19"
+    texts = [hit.duty.steps[i].text for i in hit.matched_steps]
+    assert any("收容" in t for t in texts)
+
+
+def test_sentence_picks_bring_a_messages_other_matters_into_the_first_five():
+    import numpy as np
+
+    from assistant.search.retrieve import with_sentence_picks
+
+    order = [0, 1, 2, 3, 4, 5, 6, 7]
+    sentences = np.full((3, 10), 0.1, dtype=np.float32)
+    sentences[0, 0] = 0.8  # the first sentence's best is already first
+    sentences[1, 7] = 0.6  # a second matter, ranked 8th by the whole message
+    sentences[2, 9] = 0.4  # a weak match: below the minimum, ignored
+    allowed = np.ones(10, bool)
+    assert with_sentence_picks(order, sentences, allowed, 1, 0.5) == [0, 1, 2, 3, 7, 4, 5, 6]
+    assert with_sentence_picks(order, sentences, allowed, 0, 0.5) == order  # off
+    assert with_sentence_picks(order, sentences[:1], allowed, 1, 0.5) == order  # nothing new
+    blocked = allowed.copy()
+    blocked[7] = False  # filtered out (e.g. another list): never brought in
+    assert with_sentence_picks(order, sentences, blocked, 1, 0.5) == order
+    two = sentences.copy()
+    two[2, 9] = 0.7
+    assert with_sentence_picks(order, two, allowed, 2, 0.5)[:5] == [0, 1, 2, 9, 7]
+    assert with_sentence_picks([5], two, allowed, 2, 0.5) == [5, 0, 9]  # the first duty stays first; best picks next
