@@ -1,66 +1,17 @@
-"""Ranked duties → answer cards and answer text. No generation: every sentence is list text or a template.
+"""Ranked duties → answer cards. No generation: every sentence is list text or a template.
 
-Labels are Chinese, or English when the question is English; the duty text always stays as the list wrote it.
+Labels (assistant.labels) are Chinese, or English when the question is English; the duty text always
+stays as the list wrote it. The answer as text or HTML: assistant.render.text, assistant.render.html.
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 
 from assistant.data.departments import Registry
 from assistant.domain import Duty, Hit, ListKind
+from assistant.labels import labels_for
 from assistant.search.retrieve import Result
-
-LABELS = {
-    "zh": {
-        "not_found": "清单中没有找到能回答这个问题的事项。",
-        "unlisted_fact": "履职清单只写明由谁负责、怎么办理，不含电话、时间、金额、姓名、地址这类信息。",
-        "possibly_related": "可能相关的事项（仅供参考）：",
-        "related": "相关事项：",
-        "answer": "答复依据：",
-        "truncated": "问题过长，只按前 {n} 个字检索。",
-        "basic": "本镇负责",
-        "coop": "{lead}牵头，本镇配合",
-        "reclaimed": "本镇已不再承担，请到{receiver}办理",
-        "category": "事项类别",
-        "town_steps": "本镇职责",
-        "upper_steps": "上级部门职责",
-        "receiver_steps": "承接部门及工作方式",
-        "clauses": "具体任务",
-        "matched": "匹配",
-        "lead": "牵头部门",
-        "receiver": "承接部门",
-        "score": "匹配分",
-    },
-    "en": {
-        "not_found": "Nothing in the duty list answers this question.",
-        "unlisted_fact": "The duty list says who handles what and how; it holds no phone numbers, hours, amounts, names or addresses.",
-        "possibly_related": "Possibly related items (for reference only):",
-        "related": "Related items:",
-        "answer": "Answer from the list:",
-        "truncated": "The question was too long; only its first {n} characters were searched.",
-        "basic": "The town handles this itself",
-        "coop": "Led by {lead}; the town assists",
-        "reclaimed": "The town no longer handles this; send the person to {receiver}",
-        "category": "Category",
-        "town_steps": "The town's part",
-        "upper_steps": "County department's part",
-        "receiver_steps": "Receiving body and how it works",
-        "clauses": "Tasks",
-        "matched": "matched",
-        "lead": "Lead bodies",
-        "receiver": "Receiving body",
-        "score": "match score",
-    },
-}
-
-LIST_NAMES_EN = {ListKind.BASIC: "Basic duty", ListKind.COOP: "Cooperative duty", ListKind.RECLAIMED: "Reclaimed duty"}
-
-
-def labels_for(lang: str) -> dict:
-    return LABELS["en" if lang == "en" else "zh"]
-
 
 @dataclass
 class StepView:
@@ -78,7 +29,7 @@ class Card:
     """One duty as shown to a person."""
 
     id: str
-    role: str  # answer | related | possibly_related
+    role: str  # answer | related (tier answer) · possibly (tier possibly) · reference (tier not_in_list)
     citation: str
     list: str
     list_label: str
@@ -96,21 +47,44 @@ class Card:
 
 @dataclass
 class Answer:
+    """What the assistant says to one question: a tier, fixed sentences and duty cards.
+
+    `tier` (one meaning everywhere, see assistant/search/confidence.py): `answer` — the first card answers;
+    `possibly` — the cards may be related, to be checked; `not_in_list` — the list does not cover the matter (the
+    cards, if any, are the nearest duties, for reference only). `hint` is general knowledge, never list text,
+    and is always shown marked as such.
+    """
+
     question: str
     lang: str
-    answered: bool
-    related: bool
+    tier: str
     message: str  # the fixed sentence shown above the cards
-    notice: str  # e.g. the question was cut
+    notice: str  # e.g. the question was cut, a filter is on
     cards: list[Card] = field(default_factory=list)
     confidence: float = 0.0
+    hint: str = ""  # where people usually ask about a matter no list holds (not from the list)
+    filters: str = ""  # the filters in words, when a filter is on
+    outside_filter: dict | None = None  # {"id", "citation"} of a much better duty the filter left out
+
+    @property
+    def answered(self) -> bool:
+        return self.tier == "answer"
+
+    @property
+    def related(self) -> bool:
+        return self.tier != "answer" and bool(self.cards)
 
     def to_json(self) -> dict:
         return {
             "question": self.question,
+            "tier": self.tier,
             "answered": self.answered,
+            "confidence": round(self.confidence, 4),
             "message": self.message,
             "notice": self.notice,
+            "hint": self.hint,
+            "filters": self.filters,
+            "outside_filter": self.outside_filter,
             "results": [
                 {
                     "id": c.id,
@@ -159,7 +133,7 @@ def card(hit: Hit, role: str, registry: Registry, lang: str) -> Card:
         StepView(i, s.order, s.side.value, s.department, s.text, i in matched, matched.get(i))
         for i, s in enumerate(duty.steps)
     ]
-    list_label = duty.list.zh if lang != "en" else LIST_NAMES_EN[duty.list]
+    list_label = labels_for(lang)[f"list_{duty.list.value}"]
     return Card(
         id=duty.id, role=role, citation=duty.citation, list=duty.list.value, list_label=list_label,
         category=duty.category, title=duty.title, responsibility=line, responsible=people, steps=steps,
@@ -167,57 +141,54 @@ def card(hit: Hit, role: str, registry: Registry, lang: str) -> Card:
     )
 
 
+ROLES = {"answer": "answer", "possibly": "possibly", "not_in_list": "reference"}
+
+
+def filters_text(filters, registry: Registry, lang: str) -> str:
+    """The filters of a search in words (`配合履职事项 · 县水利局`), or "" when none is on."""
+    if filters is None:
+        return ""
+    lab = labels_for(lang)
+    parts = []
+    if filters.list is not None:
+        parts.append(lab[f"list_{filters.list.value}"])
+    if filters.category:
+        parts.append(filters.category)
+    if filters.department:
+        parts.append(registry.display(filters.department))
+    return " · ".join(parts)
+
+
 def compose(result: Result, registry: Registry, max_chars: int) -> Answer:
-    """A retrieval result → the answer: the first card answers, the rest are related; or a plain decline."""
+    """A retrieval result → the answer, by tier: the answer card and related ones; possibly related cards to
+    check; or the plain sentence that the list does not cover it, with the nearest duties for reference."""
     lang = result.query.lang
     lab = labels_for(lang)
-    notice = lab["truncated"].format(n=max_chars) if result.query.truncated else ""
-    if result.answered:
+    notices = [lab["truncated"].format(n=max_chars)] if result.query.truncated else []
+    filters = filters_text(result.filters, registry, lang)
+    if filters:
+        notices.append(lab["filter_on"].format(filters=filters))
+    outside = None
+    if result.outside_filter is not None:
+        duty = result.outside_filter.duty
+        outside = {"id": duty.id, "citation": duty.citation}
+        notices.append(lab["outside_filter"].format(citation=duty.citation, id=duty.id))
+    hint = ""
+    if result.tier == "answer":
         cards = [card(h, "answer" if i == 0 else "related", registry, lang) for i, h in enumerate(result.hits)]
         message = lab["answer"]
     else:
-        cards = [card(h, "possibly_related", registry, lang) for h in result.hits] if result.related else []
-        message = lab["unlisted_fact"] if result.query.unlisted_fact else lab["not_found"]
-    return Answer(result.query.question, lang, result.answered, result.related, message, notice, cards, result.confidence)
-
-
-# -- plain text (CLI) -----------------------------------------------------------------------------------
-
-SIDE_KEYS = (("town", "town_steps"), ("upper", "upper_steps"), ("receiver", "receiver_steps"))
-
-
-def render_text(answer: Answer, full: bool = False) -> str:
-    """The answer as terminal text: the first card in full, the others as one line each (all in full if asked)."""
-    lab = labels_for(answer.lang)
-    lines = []
-    if answer.notice:
-        lines.append(f"! {answer.notice}")
-    lines.append(answer.message)
-    for number, c in enumerate(answer.cards):
-        if number == 1 and answer.answered:
-            lines.append("")
-            lines.append(lab["related"])
-        elif number == 0 and not answer.answered:
-            lines.append(lab["possibly_related"])
-        if number == 0 and answer.answered or full:
-            lines.append("")
-            lines.append(f"【{c.citation}】 ({lab['category']}: {c.category}; {c.id})")
-            lines.append(f"  ▶ {c.responsibility}")
-            for side, key in SIDE_KEYS:
-                steps = [s for s in c.steps if s.side == side]
-                if not steps:
-                    continue
-                heading = lab["clauses"] if c.list == "basic" else lab[key]
-                lines.append(f"  {heading}:")
-                for s in steps:
-                    mark = "★" if s.matched else " "
-                    dept = f"[{s.department}] " if s.department and side != "town" else ""
-                    lines.append(f"   {mark} {s.order}. {dept}{s.text}")
+        cards = [card(h, ROLES[result.tier], registry, lang) for h in result.hits] if result.nearby else []
+        if result.tier == "possibly":
+            message = lab["possibly"]
         else:
-            lines.append(f"  - {c.citation} — {c.responsibility} ({c.id})")
-    return "\n".join(lines)
-
-
-def escape(text: str) -> str:
-    """User or list text for HTML: always escaped, never rendered as markup."""
-    return html.escape(text, quote=True)
+            query = result.query
+            sentences = [lab["not_found"]]
+            if query.unlisted_matter:
+                sentences.append(lab["unlisted_matter"].format(matter=query.unlisted_matter))
+                hint = lab["hint"].format(hint=query.hint_en if lang == "en" else query.hint)
+            if query.unlisted_fact:
+                sentences.append(lab["unlisted_fact"])
+            message = "".join(sentences) if lang != "en" else " ".join(sentences)
+    return Answer(result.query.question, lang, result.tier, message, " ".join(notices), cards, result.confidence,
+                  hint, filters, outside)

@@ -27,10 +27,12 @@ from assistant.search.config import RetrievalConfig
 from assistant.data.departments import Registry
 from assistant.domain import Duty, ListKind
 from assistant.search.encode import Encoder
-from assistant.search.index import LoadedIndex, Manifest, index_dir, load_index, read_manifest, write_index
+from assistant.search.index import LoadedIndex, Manifest, index_dir, load_index, write_index
 from assistant.search.query import OTHER_SCRIPT_NOTICE, other_script
+from assistant.search.confidence import Calibration
 from assistant.search.retrieve import Filters, Result, Retriever
-from assistant.data.store import input_hashes, load_duties, load_lexicon, load_question_cues, load_registry, load_similar_questions
+from assistant.data.store import input_hashes, load_duties, load_registry, load_similar_questions
+from assistant.search.cues import load_lexicon, load_question_cues
 from assistant.data.units import all_units
 
 _HAN_WORD = re.compile(r"[\u4e00-\u9fff]{2,4}")
@@ -45,6 +47,7 @@ class Data:
     similar: dict[str, list[str]]
     lexicon: list
     cues: object
+    calibration: Calibration | None = None
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> "Data":
@@ -56,6 +59,7 @@ class Data:
             similar=load_similar_questions(s.similar_questions, known_ids={d.id for d in duties}),
             lexicon=load_lexicon(s.lexicon),
             cues=load_question_cues(s.question_cues),
+            calibration=Calibration.load(s.calibration),
         )
 
 
@@ -184,7 +188,7 @@ def known_words() -> set[str]:
     return {w for w, f in jieba.dt.FREQ.items() if f > 0 and _HAN_WORD.fullmatch(w)}
 
 
-def _retriever(data: Data, loaded: LoadedIndex, encoder: Encoder, config: RetrievalConfig) -> Retriever:
+def _retriever(data: Data, loaded: LoadedIndex, encoder: Encoder, config: RetrievalConfig, model_id: str) -> Retriever:
     return Retriever(
         data.duties, data.registry, loaded.units, loaded.faiss, encoder, config,
         lexicon=data.lexicon,
@@ -192,6 +196,8 @@ def _retriever(data: Data, loaded: LoadedIndex, encoder: Encoder, config: Retrie
         known_words=known_words() if config.pinyin else set(),
         lexical_documents=lexical_documents(data, config),
         cues=data.cues,
+        calibration=data.calibration,
+        model_id=model_id,
     )
 
 
@@ -236,7 +242,7 @@ class Assistant:
         if encoder.dimension != loaded.manifest.dimension:
             raise IndexProblem(f"the index for {ref.id} has dimension {loaded.manifest.dimension} but the model "
                                f"gives {encoder.dimension}; run `duty-assistant index build --force`")
-        return cls(data, _retriever(data, loaded, encoder, config), loaded, config, ref.id, settings)
+        return cls(data, _retriever(data, loaded, encoder, config, ref.id), loaded, config, ref.id, settings)
 
     def with_config(self, **changes) -> "Assistant":
         """A variant of this assistant with other question-time settings, sharing its data, model and index.
@@ -248,7 +254,7 @@ class Assistant:
         retriever = self.retriever
         encoder = retriever.encoder
         if (config.pinyin, config.question_units) != (self.config.pinyin, self.config.question_units):
-            new = _retriever(self.data, self.index, encoder, config)
+            new = _retriever(self.data, self.index, encoder, config, self.model_id)
         else:
             new = retriever.with_config(config)
         return Assistant(self.data, new, self.index, config, self.model_id, self.settings)

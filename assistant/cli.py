@@ -14,23 +14,8 @@ from pathlib import Path
 
 from assistant import __version__
 from assistant.errors import DutyAssistantError
+from assistant.options import add_config_options, config_from
 from assistant.settings import current
-def add_config_options(p: argparse.ArgumentParser, quiet: bool = False) -> None:
-    """The options every command that loads a model shares: --model, --config (and --quiet)."""
-    p.add_argument("--model", help="registry name or model folder")
-    p.add_argument("--config", help="retrieval config (JSON object of settings)")
-    if quiet:
-        p.add_argument("--quiet", action="store_true", help="no progress output")
-
-
-def config_from(args):
-    """The retrieval config the options of `add_config_options` ask for."""
-    from assistant.search.config import RetrievalConfig
-
-    config = RetrievalConfig.load(getattr(args, "config", None))
-    if getattr(args, "model", None):
-        config = config.with_(model=args.model)
-    return config
 
 
 # -- parse ----------------------------------------------------------------------------------------------
@@ -116,7 +101,7 @@ def cmd_index(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from assistant.answer import render_text
+    from assistant.render.text import render_text
     from assistant.api import Assistant
 
     assistant = Assistant.open(config=config_from(args), build=args.build)
@@ -125,7 +110,7 @@ def cmd_ask(args) -> int:
         if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 become U+FFFD, not a decoding error
             sys.stdin.reconfigure(errors="replace")
         questions = [line.strip() for line in sys.stdin if line.strip()]
-    from assistant.search.query import QuestionError
+    from assistant.errors import QuestionError
 
     failed = 0
     for number, question in enumerate(questions, start=1):
@@ -168,6 +153,12 @@ def cmd_eval(args) -> int:
     return eval_main(args)
 
 
+def cmd_calibrate(args) -> int:
+    from assistant.evaluation.calibrate import main as calibrate_main
+
+    return calibrate_main(args)
+
+
 def cmd_serve(args) -> int:
     from assistant.web.app import serve
 
@@ -181,7 +172,7 @@ def cmd_doctor(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from assistant.bench.bench import main as bench_main
+    from assistant.bench.cli import main as bench_main
 
     return bench_main(args)
 
@@ -237,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
     eval_arguments(p)
     p.set_defaults(func=cmd_eval)
 
+    p = sub.add_parser("calibrate", help="fit the answer-confidence models on the dev questions (data/calibration.json)")
+    from assistant.evaluation.calibrate import add_arguments as calibrate_arguments
+
+    calibrate_arguments(p)
+    p.set_defaults(func=cmd_calibrate)
+
     p = sub.add_parser("serve", help="start the web app (Gradio) on 127.0.0.1:7860")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
@@ -252,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("bench", help="measure speed and memory; write eval/bench.md")
-    from assistant.bench.bench import add_arguments as bench_arguments
+    from assistant.bench.cli import add_arguments as bench_arguments
 
     bench_arguments(p)
     p.set_defaults(func=cmd_bench)

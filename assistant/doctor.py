@@ -82,9 +82,7 @@ def checks(config, full: bool = False) -> list[Check]:
 
 
 def main(args) -> int:
-    from assistant.search.config import RetrievalConfig
-
-    from assistant.cli import config_from
+    from assistant.options import config_from
 
     config = config_from(args)
     failed = 0

@@ -80,6 +80,10 @@ class Settings:
         return self.data / "question_cues.json"
 
     @property
+    def calibration(self) -> Path:
+        return self.data / "calibration.json"
+
+    @property
     def index(self) -> Path:
         return self.root / "index"
 

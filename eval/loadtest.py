@@ -39,7 +39,7 @@ from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests import live_server
-from assistant.bench.bench import percentile  # noqa: E402
+from assistant.bench.stats import percentile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = ".venv/bin/python eval/loadtest.py --users 20 --seconds 60 --report eval/load.md"

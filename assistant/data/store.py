@@ -142,39 +142,6 @@ def load_similar_questions(path: Path = current().similar_questions, known_ids: 
     return similar
 
 
-def load_lexicon(path: Path = current().lexicon):
-    """data/lexicon.tsv (everyday<TAB>official[|official…]<TAB>source) → lexicon entries."""
-    from assistant.search.query import LexiconEntry
-
-    if not path.exists():
-        return []
-    entries = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\n")
-            if number == 1 or not line.strip() or line.startswith("#"):
-                continue
-            cells = line.split("\t")
-            if len(cells) < 2 or not cells[0].strip() or not cells[1].strip():
-                raise DataError(f"{path}:{number}: expected `everyday<TAB>official<TAB>source`, got {line[:60]!r}")
-            official = tuple(t.strip() for t in cells[1].split("|") if t.strip())
-            entries.append(LexiconEntry(cells[0].strip(), official, cells[2].strip() if len(cells) > 2 else ""))
-    return entries
-
 
 def input_hashes(files: dict[str, Path]) -> dict[str, str]:
     return {name: sha256_file(path) for name, path in files.items() if path.exists()}
-
-
-def load_question_cues(path: Path = current().question_cues):
-    """data/question_cues.json → QuestionCues (empty when the file is absent)."""
-    import re
-
-    from assistant.search.query import QuestionCues
-
-    if not path.exists():
-        return QuestionCues()
-    try:
-        return QuestionCues.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, re.error) as err:
-        raise DataError(f"{path}: not valid ({err}); fix the file by hand or restore it with git") from None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from assistant.evaluation.metrics import METRIC_NAMES, METRICS, Metrics, score
 from assistant.evaluation.questions import load_questions, load_run, write_run
-from assistant.evaluation.report import fmt, ablation_markdown, chart, machine_note, markdown
+from assistant.evaluation.report import ablation_markdown, chart, fmt, machine_note, markdown, trust_chart
 from assistant.evaluation.systems import Systems, ablations, comparison_systems
 
 
@@ -22,7 +22,7 @@ def add_arguments(p) -> None:
     p.add_argument("--chart", help="write a PNG chart of top-1 by style (one per question file)")
     p.add_argument("--compare", action="store_true", help="also run BM25 alone and each available model alone")
     p.add_argument("--ablation", action="store_true", help="also run the shipped configuration with each lever off")
-    from assistant.cli import add_config_options
+    from assistant.options import add_config_options
 
     add_config_options(p, quiet=True)
 
@@ -32,7 +32,7 @@ def main(args) -> int:
     from assistant.search.config import RetrievalConfig
 
     known = {d.id for d in Data.load().duties}
-    from assistant.cli import config_from
+    from assistant.options import config_from
 
     config = config_from(args)
     shipped_name = "shipped" if not (args.config or args.model) else "this config"
@@ -76,10 +76,14 @@ def main(args) -> int:
             if len(args.questions) > 1:
                 chart_path = chart_path.with_name(f"{chart_path.stem}-{Path(path).stem}{chart_path.suffix}")
             chart(results, chart_path, f"Top-1 by style — {Path(path).name}")
+            trust_chart(results[0], chart_path.with_name(chart_path.name.replace("top1-by-style", "trust")),
+                        f"Trust — {results[0].name} on {Path(path).name}")
         first = results[0]
         summary = ", ".join(f"{METRIC_NAMES[m]} {fmt(first.overall[m])}" for m in METRICS)
         print(f"{path}: {first.name}: {summary}; out-of-scope declined {fmt(first.declined_out_of_scope)}, "
-              f"wrongly declined {fmt(first.wrongly_declined)}; p50 {first.latency_ms.get('p50', '–')} ms")
+              f"wrongly declined {fmt(first.wrongly_declined)}; confidently wrong "
+              f"{fmt(first.trust.get('confidently_wrong'))}, right and answered {fmt(first.trust.get('right_and_answered'))}; "
+              f"p50 {first.latency_ms.get('p50', '–')} ms")
     from assistant.data.store import write_atomic
 
     if args.json:

@@ -40,12 +40,23 @@ class Question:
         return first.rsplit("-", 1)[0] if first else "out_of_scope"
 
 
+TIERS = ("answer", "possibly", "not_in_list")
+
+
 @dataclass
 class RunRow:
+    """One question's outcome: the ranking, the tier (see assistant/search/confidence.py) and its confidence."""
+
     id: str
     ranked: list[str]
     answered: bool
     seconds: float | None = None
+    tier: str = ""  # "" in run files of other systems: "answer" when answered, else "not_in_list"
+    confidence: float | None = None  # the system's probability that its first duty is right, if it has one
+
+    def __post_init__(self):
+        if not self.tier:
+            self.tier = "answer" if self.answered else "not_in_list"
 
 
 def _read_jsonl(path: Path, what: str):
@@ -88,14 +99,23 @@ def load_run(path: Path) -> dict[str, RunRow]:
     for number, row in _read_jsonl(Path(path), "run file"):
         if "id" not in row or not isinstance(row.get("ranked"), list):
             raise EvalError(f"{path}:{number}: a run line needs `id` and `ranked` (a list of duty ids)")
-        rows[str(row["id"])] = RunRow(str(row["id"]), [str(r) for r in row["ranked"]], bool(row.get("answered", True)))
+        tier = row.get("tier", "")
+        if tier and tier not in TIERS:
+            raise EvalError(f"{path}:{number}: unknown tier {tier!r}; choose from {', '.join(TIERS)}")
+        answered = bool(row.get("answered", True)) if not tier else tier == "answer"
+        confidence = row.get("confidence")
+        if confidence is not None and not isinstance(confidence, (int, float)):
+            raise EvalError(f"{path}:{number}: `confidence` must be a number between 0 and 1")
+        rows[str(row["id"])] = RunRow(str(row["id"]), [str(r) for r in row["ranked"]], answered, None, tier, confidence)
     return rows
 
 
 def write_run(path: Path, rows: list[RunRow]) -> None:
     from assistant.data.store import jsonl, write_atomic
 
-    write_atomic(Path(path), jsonl([{"id": r.id, "ranked": r.ranked, "answered": r.answered} for r in rows]))
+    write_atomic(Path(path), jsonl([{"id": r.id, "ranked": r.ranked, "answered": r.answered, "tier": r.tier,
+                                      "confidence": None if r.confidence is None else round(r.confidence, 4)}
+                                     for r in rows]))
 
 
 def run_questions(assistant, questions: list[Question], progress: bool = True, depth: int = RUN_DEPTH,
@@ -104,7 +124,7 @@ def run_questions(assistant, questions: list[Question], progress: bool = True, d
 
     `cache_queries` keeps question vectors on disk between runs (fast re-runs when tuning; latency then
     no longer measures encoding)."""
-    from assistant.search.query import QuestionError
+    from assistant.errors import QuestionError
 
     iterator = questions
     if progress:
@@ -125,10 +145,10 @@ def run_questions(assistant, questions: list[Question], progress: bool = True, d
         start = time.perf_counter()
         try:
             result = assistant.search(q.question, k=depth)
-            ranked, answered = [h.duty.id for h in result.hits], result.answered
+            ranked, tier, confidence = [h.duty.id for h in result.hits], result.tier, result.confidence
         except QuestionError:
-            ranked, answered = [], False
-        rows.append(RunRow(q.id, ranked, answered, time.perf_counter() - start))
+            ranked, tier, confidence = [], "not_in_list", 0.0
+        rows.append(RunRow(q.id, ranked, tier == "answer", time.perf_counter() - start, tier, confidence))
     if encoder is not None and cache_queries:
         encoder.flush()
     return rows

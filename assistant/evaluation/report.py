@@ -30,6 +30,17 @@ def markdown(results: list[Metrics], title: str, note: str = "") -> str:
             + f" | {fmt(r.declined_out_of_scope)} | {fmt(r.wrongly_declined)} | "
             f"{fmt(r.latency_ms.get('p50'))} | {fmt(r.latency_ms.get('p95'))} |"
         )
+    lines += ["", "Trust (the tiers: `answer` is shown as certain; `possibly` asks to check; `not_in_list` says the list "
+              "does not cover it). Confidently wrong = (out-of-scope answered + answerable answered with a wrong first "
+              "duty) ÷ all questions; right and answered = answerable answered with a right first duty ÷ answerable; "
+              "out of scope not answered = out-of-scope questions shown as `possibly` or `not_in_list`:", "",
+              "| system | confidently wrong | right and answered | out of scope not answered | answerable told not in list |",
+              "|---|---|---|---|---|"]
+    for r in results:
+        tr = r.trust
+        lines.append(f"| {r.name} | {fmt(tr.get('confidently_wrong'))} | {fmt(tr.get('right_and_answered'))} | "
+                     f"{fmt(tr.get('out_of_scope_not_answered'))} | {fmt(tr.get('answerable_not_in_list'))} |")
+    lines += trust_sections(results[0])
     for kind in ("style", "lang", "list"):
         groups = sorted({g for r in results for g in r.by[kind]})
         lines += ["", f"Top-1 by {kind}:", "", "| system | " + " | ".join(f"{g} (n={results[0].by[kind].get(g, {}).get('n', 0)})" for g in groups) + " |",
@@ -44,13 +55,78 @@ def markdown(results: list[Metrics], title: str, note: str = "") -> str:
     if first.failures:
         lines += ["", f"Failures of {first.name} (first {len(first.failures)}: answerable questions whose top duty is not "
                   "relevant, and out-of-scope questions that were answered):", "",
-                  "| id | style | question | expected | got (top 3) | answered |", "|---|---|---|---|---|---|"]
+                  "| id | style | question | expected | got (top 3) | tier |", "|---|---|---|---|---|---|"]
         for f in first.failures:
             question = f["question"].replace("|", "/")
             question = question if len(question) <= 80 else question[:80] + "…"
             lines.append(f"| {f['id']} | {f['style']} | {question} | {', '.join(f['expected']) or '(decline)'} | "
-                         f"{', '.join(f['got'])} | {f['answered']} |")
+                         f"{', '.join(f['got'])} | {f.get('tier', f['answered'])} |")
     return "\n".join(lines) + "\n"
+
+
+def trust_sections(r: Metrics) -> list[str]:
+    """Trust by style, by tier, the reliability table and the risk–coverage summary of one system."""
+    tr = r.trust
+    if not tr:
+        return []
+    lines = ["", f"Trust by style ({r.name}):", "",
+             "| style | n | confidently wrong | right and answered | out of scope not answered |", "|---|---|---|---|---|"]
+    for style, g in tr["by_style"].items():
+        lines.append(f"| {style} | {g['n']} | {fmt(g['confidently_wrong'])} | {fmt(g['right_and_answered'])} | "
+                     f"{fmt(g['out_of_scope_not_answered'])} |")
+    lines += ["", f"By tier ({r.name}): how many questions each tier got, how many of them the list can answer, and "
+              "how often the first duty shown is right:", "",
+              "| tier | questions | answerable | first duty right |", "|---|---|---|---|"]
+    for tier, g in tr["tiers"].items():
+        lines.append(f"| {tier} | {g['n']} | {fmt(g['answerable'])} | {fmt(g['right_first'])} |")
+    if tr["reliability"]:
+        lines += ["", f"Reliability ({r.name}): the confidence given (probability that the first duty is right) "
+                  "against the share observed right, in bins:", "",
+                  "| confidence | n | mean predicted | observed right |", "|---|---|---|---|"]
+        for b in tr["reliability"]:
+            lines.append(f"| {b['bin']} | {b['n']} | {fmt(b['predicted'])} | {fmt(b['observed'])} |")
+        points = []
+        for limit in (0.01, 0.02, 0.05):
+            ok = [c for c in tr["risk_coverage"] if c["risk"] <= limit]
+            points.append(f"risk ≤ {limit:.0%}: coverage {fmt(max(c['coverage'] for c in ok)) if ok else '0'}")
+        lines += ["", f"Risk–coverage ({r.name}): answering the most confident questions first, the largest share "
+                  f"that can be answered with at most this share of them wrong — {'; '.join(points)}."]
+    return lines
+
+
+def trust_chart(r: Metrics, path: Path, title: str) -> None:
+    """The reliability diagram and the risk–coverage curve of one system (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tr = r.trust
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
+    left.plot([0, 1], [0, 1], ls="--", color="#8c959f", lw=1, label="perfectly calibrated")
+    if tr.get("reliability"):
+        xs = [b["predicted"] for b in tr["reliability"]]
+        ys = [b["observed"] for b in tr["reliability"]]
+        left.plot(xs, ys, marker="o", color="#0969da", label=r.name)
+        for b in tr["reliability"]:
+            left.annotate(str(b["n"]), (b["predicted"], b["observed"]), textcoords="offset points", xytext=(4, -10),
+                          fontsize=7, color="#57606a")
+    left.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="confidence (predicted share right)", ylabel="observed share right",
+             title="Reliability (n per point)")
+    left.legend(fontsize=8, loc="upper left")
+    if tr.get("risk_coverage"):
+        right.plot([c["coverage"] for c in tr["risk_coverage"]], [c["risk"] for c in tr["risk_coverage"]],
+                   color="#cf222e")
+    answered = tr["tiers"]["answer"]["n"] / max(1, r.n)
+    right.axvline(answered, ls=":", color="#1a7f37", label=f"answered now ({answered:.2f})")
+    right.set(xlim=(0, 1), ylim=(0, None), xlabel="coverage (share answered, most confident first)",
+              ylabel="risk (share of answers wrong)", title="Risk–coverage")
+    right.legend(fontsize=8, loc="upper left")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def chart(results: list[Metrics], path: Path, title: str) -> None:
@@ -93,7 +169,7 @@ def ablation_markdown(results: list[Metrics], title: str) -> str:
 
 def machine_note() -> str:
     """One line describing this machine for a report (the facts come from the benchmark's `machine()`)."""
-    from assistant.bench.bench import machine
+    from assistant.machine import machine
 
     facts = machine()
     memory = f", {facts['memory_bytes'] / 2**30:.0f} GiB RAM" if facts["memory_bytes"] else ""

@@ -105,9 +105,7 @@ def fetch_tuned(spec, target: Path, progress: bool) -> None:
     """EmbeddingGemma fine-tuned on the similar questions (assistant/tune.py; ~15 minutes on two cores)."""
     from assistant.models import tune
 
-    from assistant.models.registry import fetch
-
-    base_folder = fetch(spec.base, progress=progress)
+    base_folder = target.parent / spec.base  # the registry fetched and verified the base model first
     say = print if progress else None
     tune.train(base_folder, target, tune.load_pairs(), tune.TuneSettings(), say=say, progress=progress)
     notice = base_folder / "NOTICE.txt"

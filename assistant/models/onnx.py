@@ -333,7 +333,7 @@ def export(model_folder: Path, weights_sha256: str, target: Path, st=None, say=N
     say = say or (lambda message: None)
     model_folder = Path(model_folder)
     if st is None:
-        from assistant.models.registry import offline
+        from assistant.models.offline import offline
         offline()
         from sentence_transformers import SentenceTransformer
 

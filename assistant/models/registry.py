@@ -12,12 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
-import subprocess
-import sys
-import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -26,22 +21,8 @@ from assistant.settings import current
 from assistant.data.store import sha256_file
 from assistant.errors import ModelError
 from assistant.models.fetch import fetch_e5, fetch_gemma, fetch_tuned
+from assistant.models.offline import offline
 
-# What the Hugging Face libraries read from the environment: never the network, no progress noise. Set by
-# `offline()` just before those libraries are imported, not when this module is imported.
-OFFLINE_ENVIRONMENT = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "TRANSFORMERS_VERBOSITY": "error",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-}
-
-
-def offline() -> None:
-    """Tell transformers / sentence-transformers / huggingface_hub to stay offline (call before importing them)."""
-    for key, value in OFFLINE_ENVIRONMENT.items():
-        os.environ.setdefault(key, value)
 
 VERIFIED_MARK = "duty-assistant-verified.json"
 
@@ -156,6 +137,8 @@ def fetch(name: str = DEFAULT_MODEL, progress: bool = True, force: bool = False)
             print(f"{spec.name}: its recipe changed (training data or settings); building it again")
     folder.parent.mkdir(parents=True, exist_ok=True)
     building = folder.parent / (folder.name + ".building")
+    if spec.base:  # a model built from another one (fine-tuned): that one first, verified
+        fetch(spec.base, progress=progress)
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
     try:

@@ -137,7 +137,7 @@ def train(base_folder: Path, target: Path, pairs: list[Pair], settings: TuneSett
           say: Callable[[str], None] | None = None, progress: bool = False) -> dict:
     """Tune the sentence-transformers model in `base_folder` on `pairs`; save it to `target`. Returns a log."""
     import torch
-    from assistant.models.registry import offline
+    from assistant.models.offline import offline
     offline()
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.losses import MultipleNegativesRankingLoss

@@ -44,7 +44,10 @@ class RetrievalConfig:
     decline_question_weight: float = 0.75  # weight of the best similar question against the best list text
     decline_lexical_bonus: float = 0.1  # confidence bonus when lexicon, pinyin or a body name matched
     unlisted_fact_penalty: float = 0.4  # confidence penalty when the question asks for a fact no list holds
-    related_threshold: float = 0.38  # below the decline threshold but above this: "possibly related"
+    related_threshold: float = 0.38  # topic confidence below this: nothing is near enough to show, even for reference
+    # without a calibration (data/calibration.json) for the model: the decline rule above decides the tier
+    calibrated: bool = True  # use the calibrated confidence models when there are some for the model
+    outside_filter_margin: float = 0.1  # a duty outside the filter this much better than the best inside is named
 
     @classmethod
     def load(cls, path: str | Path | None) -> "RetrievalConfig":

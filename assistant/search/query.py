@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from assistant.errors import QuestionError
+
+from assistant.search.cues import LexiconEntry
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")  # control characters: a space
 # Invisible characters are dropped, not spaced, so a word pasted with a zero-width space (流\u200b浪狗) stays one
@@ -23,12 +24,6 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])|(?<=[.](?=\s))")
 
 
 
-
-@dataclass(frozen=True)
-class LexiconEntry:
-    everyday: str
-    official: tuple[str, ...]
-    source: str = ""
 
 
 @dataclass
@@ -44,6 +39,9 @@ class Query:
     sentences: list[str] = field(default_factory=list)  # of a long, message-style question
     list_intent: list[str] = field(default_factory=list)  # lists the question asks about (收回 → reclaimed)
     unlisted_fact: str = ""  # the cue if it asks for a fact no list holds (a phone number, office hours, a price)
+    unlisted_matter: str = ""  # the cue if it names a matter no list holds (a registration, a certificate …)
+    hint: str = ""  # for such a matter, where people usually ask (general knowledge, not from the list)
+    hint_en: str = ""
 
     @property
     def expanded(self) -> str:
@@ -159,26 +157,3 @@ class PinyinMatcher:
                         if word != chunk and set(word) & set(chunk) and word not in found and word not in text:
                             found.append(word)
         return found
-
-
-@dataclass(frozen=True)
-class QuestionCues:
-    """Hand-kept patterns (data/question_cues.json): which list a question asks about, and facts no list holds."""
-
-    list_intent: dict[str, tuple[re.Pattern, ...]] = field(default_factory=dict)
-    unanswerable: tuple[re.Pattern, ...] = ()
-
-    @classmethod
-    def from_json(cls, data: dict) -> "QuestionCues":
-        compile_ = lambda items: tuple(re.compile(p, re.I) for p in items)
-        return cls({k: compile_(v) for k, v in data.get("list_intent", {}).items()}, compile_(data.get("unanswerable", [])))
-
-    def lists(self, text: str) -> list[str]:
-        return [kind for kind, patterns in self.list_intent.items() if any(p.search(text) for p in patterns)]
-
-    def unlisted_fact(self, text: str) -> str:
-        for pattern in self.unanswerable:
-            m = pattern.search(text)
-            if m:
-                return m.group()
-        return ""

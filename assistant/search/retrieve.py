@@ -18,12 +18,12 @@ import numpy as np
 from assistant.search.config import RetrievalConfig
 from assistant.data.departments import Registry
 from assistant.domain import Duty, Evidence, Hit, ListKind, Unit
+from assistant.search.confidence import Calibration, Features, rule_tier
 from assistant.search.encode import Encoder
 from assistant.search.lexical import LexicalScorer
-from assistant.search.query import (
-    LexiconEntry, PinyinMatcher, Query, QuestionCues, QuestionError, clean, language, lexicon_matches, searchable,
-    split_sentences,
-)
+from assistant.errors import QuestionError
+from assistant.search.cues import LexiconEntry, QuestionCues
+from assistant.search.query import PinyinMatcher, Query, clean, language, lexicon_matches, searchable, split_sentences
 
 
 @dataclass
@@ -48,14 +48,33 @@ class Filters:
 
 @dataclass
 class Result:
-    """What retrieval found for one question."""
+    """What retrieval found for one question.
+
+    `tier`: `answer` (the first hit answers), `possibly` (related hits, to be checked) or `not_in_list` (the list
+    does not cover it; the hits are then the nearest duties, shown for reference only when `nearby`). `hits` is
+    always the ranking, best first, whatever the tier (the evaluator scores it).
+    `confidence`: the calibrated probability that the first hit is right (the topic confidence without one).
+    """
 
     query: Query
     hits: list[Hit]
-    answered: bool  # the first hit answers the question
+    tier: str
     confidence: float
-    related: bool = False  # not answered, but the hits are shown as "possibly related"
+    features: Features | None = None
+    p_scope: float | None = None
+    filters: "Filters | None" = None
+    outside_filter: Hit | None = None  # a much better duty the filter left out
+    nearby: bool = True  # not answered: the hits are near enough to show (to check, or for reference)
     signals: dict = field(default_factory=dict)
+
+    @property
+    def answered(self) -> bool:
+        return self.tier == "answer"
+
+    @property
+    def related(self) -> bool:
+        """Not answered, but there are duties to show (to check, or for reference)."""
+        return self.tier != "answer" and self.nearby and bool(self.hits)
 
 
 def word_boundaries(text: str) -> set[int]:
@@ -104,13 +123,17 @@ class Retriever:
         lexicon: everyday ↔ official entries.
         vocabulary: the list's own words, for pinyin matching.
         known_words: words never treated as typos.
+        lexical_documents: one BM25 document per duty.
+        cues: hand-kept question cues (list intent, facts and matters no list holds).
+        calibration: the fitted confidence models; used only when fitted for `model_id`.
+        model_id: the embedding model's id.
     """
 
     def __init__(
         self, duties: list[Duty], registry: Registry, units: list[Unit], faiss_index, encoder: Encoder,
         config: RetrievalConfig, lexicon: list[LexiconEntry] = (), vocabulary: set[str] = frozenset(),
         known_words: set[str] = frozenset(), lexical_documents: list[str] | None = None,
-        cues: QuestionCues | None = None,
+        cues: QuestionCues | None = None, calibration: Calibration | None = None, model_id: str = "",
     ):
         self.duties = duties
         self.by_id = {d.id: d for d in duties}
@@ -126,6 +149,9 @@ class Retriever:
         self.lexical = LexicalScorer(lexical_documents) if lexical_documents else None
         self.cues = cues or QuestionCues()
         self.is_question = np.array([u.kind == "question" for u in units], dtype=bool)
+        self.duty_units = [np.nonzero(self.unit_duty == i)[0] for i in range(len(duties))]
+        self.duty_text = ["\n".join([d.title, *(s.text for s in d.steps)]) for d in duties]
+        self.calibration = calibration if calibration is not None and calibration.model == model_id else None
         self.list_mask = {kind.value: np.array([d.list is kind for d in duties]) for kind in ListKind}
         self.department_mask = {
             name: np.array([name in d.departments for d in duties]) for name in registry.departments
@@ -152,13 +178,18 @@ class Retriever:
         if self.config.pinyin and self.pinyin:
             query.corrections = self.pinyin.corrections(text, word_boundaries(text))
         query.list_intent = self.cues.lists(text)
-        if len(text) < self.config.long_chars:  # a long message mentions prices or weekends as context
+        if not self.is_long(query):  # a long message mentions prices, weekends or a bank loan as context
             query.unlisted_fact = self.cues.unlisted_fact(text)
+            query.unlisted_matter, query.hint, query.hint_en = self.cues.unlisted_matter(text)
         query.departments = self.registry.mentions(text)
         if len(text) >= self.config.long_chars and (self.config.sentence_weight > 0 or self.config.sentence_slots > 0):
             sentences = split_sentences(text)
             query.sentences = sentences if len(sentences) > 1 else []
         return query
+
+    def is_long(self, query: Query) -> bool:
+        """A message rather than a question: `long_chars` characters (English words are longer: three times)."""
+        return len(query.question) >= self.config.long_chars * (3 if query.lang == "en" else 1)
 
     # -- scoring --------------------------------------------------------------------------------------
 
@@ -189,55 +220,109 @@ class Retriever:
         Args:
             question: what the person asked, any language.
             k: how many duties to return (None: the config's `k`).
-            filters: optional list / category / department restriction.
+            filters: optional list / category / department restriction. Confidence is computed over the
+                duties the filter allows; a much better duty outside it is reported in `outside_filter`.
         Returns:
-            A Result: hits best first (each with its evidence), whether the first hit answers, the confidence.
+            A Result: hits best first (each with its evidence), the tier and the confidence.
         """
         k = self.config.k if k is None else k
         if k < 1:
             raise QuestionError(f"k (how many duties to show) must be at least 1, got {k}")
         query = self.analyse(question)
+        n_duties = len(self.duties)
         if self.config.dense_weight > 0:
             dense, unit_scores, sentence_scores = self._dense(query)
         else:
-            dense, unit_scores = np.zeros(len(self.duties), np.float32), np.zeros(len(self.units), np.float32)
-            sentence_scores = np.zeros((0, len(self.duties)), np.float32)
+            dense, unit_scores = np.zeros(n_duties, np.float32), np.zeros(len(self.units), np.float32)
+            sentence_scores = np.zeros((0, n_duties), np.float32)
         score = self.config.dense_weight * dense
+        bm25 = np.zeros(n_duties, np.float32)
         lexical_top = 0.0
         if self.lexical is not None and self.config.bm25_weight > 0:
-            bm25 = self.lexical.scores(query.expanded)
-            lexical_top = float(bm25.max()) if len(bm25) else 0.0
+            raw = self.lexical.scores(query.expanded)
+            lexical_top = float(raw.max()) if len(raw) else 0.0
             if lexical_top > 0:
-                score += self.config.bm25_weight * bm25 / lexical_top
+                bm25 = raw / lexical_top
+                score = score + self.config.bm25_weight * bm25
         for name in query.departments:
             mask = self.department_mask.get(name)
             if mask is not None:
-                score += self.config.department_boost * mask
+                score = score + self.config.department_boost * mask
         for kind in query.list_intent:
-            score += self.config.list_intent_boost * self.list_mask[kind]
-        allowed = np.array([filters.allows(d) for d in self.duties]) if filters else np.ones(len(self.duties), bool)
-        score = np.where(allowed, score, -np.inf)
-        order = [i for i in np.argsort(-score, kind="stable") if np.isfinite(score[i])]
+            score = score + self.config.list_intent_boost * self.list_mask[kind]
+        allowed = np.array([filters.allows(d) for d in self.duties]) if filters else np.ones(n_duties, bool)
+        kept = np.where(allowed, score, -np.inf)
+        order = [int(i) for i in np.argsort(-kept, kind="stable") if np.isfinite(kept[i])]
         order = with_sentence_picks(order, sentence_scores, allowed, self.config.sentence_slots,
-                                    self.config.sentence_pick_min)[:k]
-        hits = [Hit(self.duties[i], float(score[i]), self._evidence(i, unit_scores)) for i in order]
+                                    self.config.sentence_pick_min)
+        # everything below looks at the allowed duties only: a filter is part of the question
+        allowed_units = allowed[self.unit_duty]
+        unit_kept = np.where(allowed_units, unit_scores, -1.0)
+        hits = [Hit(self.duties[i], float(kept[i]), self._evidence(i, unit_kept)) for i in order[:k]]
 
-        top_dense = float(dense[order[0]]) if order else -1.0
         cue = bool(query.expansions or query.corrections or query.departments)
-        topic = self._confidence(unit_scores, cue)
-        # asking for a fact no list holds (a phone number, office hours, a price) lowers the confidence that the
-        # list answers; a question about a topic the list covers ("低保一个月能领多少钱") is then declined, but its
-        # duty is still offered as possibly related
+        topic = self._confidence(unit_kept, allowed_units, cue)
         calibrated = self.config.dense_weight > 0 and len(unit_scores)  # BM25 alone never declines
-        penalty = self.config.unlisted_fact_penalty if query.unlisted_fact and calibrated else 0.0
-        confidence = topic - penalty
-        answered = bool(order) and confidence >= self.config.decline_threshold
-        related = not answered and bool(order) and topic >= self.config.related_threshold
-        signals = {"top_dense": top_dense, "lexical_top": lexical_top, "cue": cue, "unlisted_fact": query.unlisted_fact,
-                   "margin": float(score[order[0]] - score[order[1]]) if len(order) > 1 else 1.0}
-        return Result(query, hits, answered, confidence, related, signals)
+        features = None
+        p_scope = None
+        if not order:
+            tier, confidence = "not_in_list", 0.0
+        elif not calibrated:
+            tier, confidence = "answer", 1.0
+        else:
+            features = self._features(query, order, kept, np.where(allowed, dense, -1.0), np.where(allowed, bm25, 0.0),
+                                      unit_kept, topic, cue)
+            if self.calibration is not None and self.config.calibrated:
+                tier, confidence, p_scope = self.calibration.tier(features)
+            else:
+                penalty = self.config.unlisted_fact_penalty if (query.unlisted_fact or query.unlisted_matter) else 0.0
+                tier = rule_tier(topic, penalty, self.config.decline_threshold, self.config.related_threshold)
+                confidence = topic - penalty
+        # a matter off the list: its nearest duties are shown for reference only when they are near at all
+        nearby = tier != "not_in_list" or topic >= self.config.related_threshold
+        outside = None
+        if filters and order:
+            best = int(np.argmax(score))
+            if not allowed[best] and score[best] - kept[order[0]] >= self.config.outside_filter_margin:
+                outside = Hit(self.duties[best], float(score[best]), self._evidence(best, unit_scores))
+        signals = {"topic": topic, "lexical_top": lexical_top, "cue": cue, "unlisted_fact": query.unlisted_fact,
+                   "unlisted_matter": query.unlisted_matter}
+        return Result(query, hits, tier, float(confidence), features, p_scope, filters, outside, nearby, signals)
 
-    def _confidence(self, unit_scores: np.ndarray, cue: bool) -> float:
+    def _features(self, query: Query, order: list[int], fused: np.ndarray, dense: np.ndarray, bm25: np.ndarray,
+                  unit_scores: np.ndarray, topic: float, cue: bool) -> Features:
+        """The features of a retrieval that the calibrated models read (see confidence.py)."""
+        first = order[0]
+        second = fused[order[1]] if len(order) > 1 else fused[first] - 1.0
+        others = np.delete(dense, first)
+        rows = self.duty_units[first]
+        own = rows[~self.is_question[rows]]
+        asked = rows[self.is_question[rows]]
+        own_text = float(unit_scores[own].max()) if len(own) else -1.0
+        own_question = float(unit_scores[asked].max()) if len(asked) else own_text
+        duty_text = self.duty_text[first]
+        expansions = [t for t in query.expansions + query.corrections if t]
+        return Features(
+            topic=topic,
+            top_dense=float(dense[first]),
+            own_text=own_text,
+            own_question=own_question,
+            margin=float(fused[first] - second),
+            dense_margin=float(dense[first] - (others.max() if len(others) else -1.0)),
+            bm25_first=float(bm25[first]),
+            bm25_agrees=float(bm25.max() > 0 and int(np.argmax(bm25)) == first),
+            dense_agrees=float(int(np.argmax(dense)) == first),
+            cue=float(cue),
+            lexicon_points=float(any(t in duty_text for t in expansions)),
+            department_points=float(any(name in self.duties[first].departments or
+                                        any(s.department == name for s in self.duties[first].steps)
+                                        for name in query.departments)),
+            unlisted_fact=float(bool(query.unlisted_fact)),
+            unlisted_matter=float(bool(query.unlisted_matter)),
+            long=float(self.is_long(query)),
+        )
+
+    def _confidence(self, unit_scores: np.ndarray, allowed_units: np.ndarray, cue: bool) -> float:
         """How sure we are that the list covers the question's topic (not which duty answers it).
 
         The best match among the list's own text (duties, steps, clauses) and among the similar questions are
@@ -247,8 +332,8 @@ class Retriever:
         """
         if self.config.dense_weight <= 0 or not len(unit_scores):
             return 1.0  # BM25 alone has no calibrated score; it never declines
-        content = unit_scores[~self.is_question]
-        questions = unit_scores[self.is_question]
+        content = unit_scores[~self.is_question & allowed_units]
+        questions = unit_scores[self.is_question & allowed_units]
         best_content = float(content.max()) if len(content) else -1.0
         if len(questions):
             w = self.config.decline_question_weight
@@ -260,7 +345,7 @@ class Retriever:
     def _evidence(self, duty_index: int, unit_scores: np.ndarray) -> list[Evidence]:
         """The duty's units that matched best; its best-matching steps always among them, so a card can mark
         which steps answer even when a similar question or the whole duty matched best."""
-        rows = np.nonzero(self.unit_duty == duty_index)[0]
+        rows = self.duty_units[duty_index]
         margin = self.config.evidence_margin
         best = float(unit_scores[rows].max())
         chosen = [r for r in rows if unit_scores[r] >= best - margin]

@@ -1,4 +1,5 @@
-"""The web app: HTML rendering and settings (no server), then the real server through its API and in Chromium.
+"""The web app: the real server through its API and in Chromium (its HTML, logins and question log without a
+server: tests/unit/test_render.py, tests/unit/test_web_auth.py).
 
 Tests marked `model` start `duty-assistant serve` as a subprocess (real model and index); those marked `browser`
 drive it in headless Chromium (/usr/bin/chromium, installed by `make browser`).
@@ -6,10 +7,8 @@ drive it in headless Chromium (/usr/bin/chromium, installed by `make browser`).
 
 from __future__ import annotations
 
-import html as html_lib
 import json
 import os
-import re
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,22 +16,6 @@ from types import SimpleNamespace
 import pytest
 
 from tests import live_server
-from assistant.answer import Answer, Card, StepView, labels_for, render_text
-from assistant.web.app import (
-    answer_html,
-    breakdown_table,
-    card_html,
-    department_html,
-    duty_card,
-    duty_html,
-    error_html,
-    failures_table,
-    filter_duties,
-    load_auth,
-    metrics_table,
-    question_html,
-    QuestionLog,
-)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -41,161 +24,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 HOSTILE = "<script>alert(1)</script><b>x</b>"
 START_TIMEOUT = float(os.environ.get("DUTY_ASSISTANT_SERVER_TIMEOUT", "180"))
-
-
-def _hostile_card() -> Card:
-    return Card(
-        id="coop-1", role="answer", citation=f"配合履职事项 第1项 · {HOSTILE}", list="coop", list_label="配合履职事项",
-        category='"><img src=x onerror=alert(2)>', title=HOSTILE, responsibility="县公安局牵头，本镇配合",
-        responsible=[{"name": "奇台县公安局", "display": "<i>县公安局</i>", "en": "", "role": "lead"}],
-        steps=[StepView(0, 1, "town", None, "第一步<img src=x onerror=alert(3)>\n第二行", True, 0.9),
-               StepView(1, 1, "upper", "奇台县公安局", "<u>收容</u>", False)],
-        score=0.8,
-    )
-
-
-# -- HTML rendering (no server) -------------------------------------------------------------------------
-
-
-def test_card_html_shows_citation_responsibility_and_full_entry(by_id, registry):
-    card = duty_card(by_id["coop-19"], registry)
-    html = card_html(card, "zh", registry=registry)
-    assert "配合履职事项 第19项 · 文明养犬管理工作" in html
-    assert card.responsibility in html and "县公安局" in card.responsibility
-    assert 'class="da-resp' in html  # the prominent responsibility line
-    assert "<details" in html and labels_for("zh")["town_steps"] in html and labels_for("zh")["upper_steps"] in html
-    assert "\n" not in html  # one HTML block, whatever the list text holds
-
-
-def test_card_html_highlights_matched_steps():
-    html = card_html(_hostile_card(), "zh", expanded=False)
-    assert 'class="da-matched"' in html
-    assert html.count('class="da-step da-hit"') == 2  # in the matched summary and in the full entry
-    assert "da-score" in html
-
-
-def test_card_html_escapes_hostile_list_text():
-    html = card_html(_hostile_card(), "zh")
-    for raw in ("<script", "<b>", "<img", "<i>", "<u>", 'x"><'):
-        assert raw not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;x&lt;/b&gt;" in html
-    assert "&lt;img src=x onerror=alert(3)&gt;<br>第二行" in html  # newlines become <br>, text stays text
-
-
-def test_question_is_shown_back_escaped():
-    html = question_html(HOSTILE + "\n<a href='javascript:alert(1)'>y</a>")
-    assert "<script" not in html and "<b>" not in html and "<a " not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;x&lt;/b&gt;" in html
-    assert "&#x27;javascript:alert(1)&#x27;" in html
-    assert "\n" not in html
-    assert "<script" not in error_html(HOSTILE)
-
-
-def test_answer_html_answer_first_then_related_and_copy_text(by_id, registry):
-    cards = [duty_card(by_id["coop-19"], registry), duty_card(by_id["basic-43"], registry)]
-    cards[0].role, cards[1].role = "answer", "related"
-    answer = Answer(HOSTILE, "zh", True, False, labels_for("zh")["answer"], "", cards)
-    html = answer_html(answer, registry)
-    assert html.index("文明养犬管理工作") < html.index(labels_for("zh")["related"]) < html.index("basic-43")
-    assert 'class="da-copy"' in html
-    # the copy button copies the plain text of render_text, kept (escaped) in a hidden <pre> beside it
-    plain = render_text(answer)
-    copied = re.search(r'<pre class="da-plain"[^>]*>(.*?)</pre>', html, re.S).group(1)
-    assert html_lib.unescape(copied) == plain
-
-
-def test_answer_html_not_found_is_plain():
-    answer = Answer("今天天气怎么样", "zh", False, False, labels_for("zh")["not_found"], "", [])
-    html = answer_html(answer)
-    assert "清单中没有找到能回答这个问题的事项。" in html and "da-not-found" in html
-    assert "da-card" not in html
-
-
-def test_answer_html_english_labels(by_id, registry):
-    card = duty_card(by_id["reclaimed-2"], registry, "en")
-    answer = Answer("marriage certificate", "en", True, False, labels_for("en")["answer"], "", [card])
-    html = answer_html(answer, registry)
-    assert "The town no longer handles this" in html and "Copy answer" in html
-    assert "Show the full entry" in html
-
-
-def test_browse_filters(duties, registry):
-    assert len(filter_duties(duties, registry)) == 245
-    coop = filter_duties(duties, registry, "coop")
-    assert len(coop) == 99 and all(d.list.value == "coop" for d in coop)
-    assert "coop-19" in [d.id for d in filter_duties(duties, registry, "coop", None, "流浪犬")]
-    assert [d.id for d in filter_duties(duties, registry, None, None, "coop-19")] == ["coop-19"]
-    category = duties[0].category
-    assert all(d.category == category for d in filter_duties(duties, registry, None, category))
-    assert filter_duties(duties, registry, "basic", None, "zzzz-nothing") == []
-
-
-def test_duty_html_expanded_without_score(by_id, registry):
-    html = duty_html(by_id["reclaimed-2"], registry)
-    assert "<details class=\"da-full-entry\" open>" in html
-    assert "本镇已不再承担" in html and "民政局" in html
-    assert "da-score" not in html
-
-
-def test_department_page_groups_by_list(duties, registry):
-    from assistant.api import Assistant
-
-    name = registry.resolve("县水利局")
-    fake = SimpleNamespace(data=SimpleNamespace(duties=duties, registry=registry))
-    grouped = Assistant.duties_of(fake, "县水利局")
-    html = department_html(name, grouped, registry)
-    assert "县水利局" in html and grouped["coop"]
-    assert "配合履职事项（该部门牵头或参与，本镇配合）" in html
-    for duty in grouped["coop"]:
-        assert f'data-id="{duty.id}"' in html
-
-
-def test_evaluation_tables():
-    from assistant.evaluation.metrics import Metrics
-
-    m = Metrics(
-        name="uploaded", n=10, overall={"n": 9, "hit_rate@1": 0.8889, "hit_rate@5": 1.0, "recall@5": 0.9,
-                                        "mrr@10": 0.93, "ndcg@10": float("nan")},
-        by={"style": {"colloquial": {"n": 2, "hit_rate@1": 1.0, "recall@5": 1.0}}, "lang": {}, "list": {}},
-        declined_out_of_scope=None, wrongly_declined=0.0, latency_ms={"p50": 210.4, "p95": 1700.0},
-        failures=[{"id": "q1", "style": "keyword", "question": HOSTILE, "expected": [], "got": ["basic-1"],
-                   "answered": True}],
-    )
-    headers, rows = metrics_table(m)
-    assert len(headers) == len(rows[0])
-    row = dict(zip(headers, rows[0]))
-    assert row["top-1"] == "0.889" and row["nDCG@10"] == "–" and row["out-of-scope declined"] == "–"
-    assert row["p50 ms"] == "210" and row["questions"] == "10" and row["answerable"] == "9"
-    assert breakdown_table(m)[1] == [["style", "colloquial", "2", "1.000", "1.000"]]
-    assert failures_table(m)[1][0][3] == "(decline)"
-
-
-def test_auth_from_environment_and_file(tmp_path):
-    assert load_auth(None, None) is None and load_auth("  ", None) is None
-    assert load_auth("desk:pw1, admin:a:b", None) == [("desk", "pw1"), ("admin", "a:b")]
-    users = tmp_path / "users"
-    users.write_text("# front desk\ndesk:pw1\n\nboss:pw2\n", encoding="utf-8")
-    assert load_auth(None, str(users)) == [("desk", "pw1"), ("boss", "pw2")]
-    assert load_auth("x:y", str(users))[0] == ("x", "y")
-    users.write_text("desk:pw1\nsecretpassword\n", encoding="utf-8")
-    with pytest.raises(ValueError) as err:
-        load_auth(None, str(users))
-    assert "entry 2" in str(err.value) and "secretpassword" not in str(err.value)
-    with pytest.raises(ValueError):
-        load_auth(None, str(tmp_path / "missing"))
-    with pytest.raises(ValueError):
-        load_auth("nocolon", None)
-
-
-def test_question_log_appends_json_lines(tmp_path, by_id, registry):
-    log = QuestionLog(tmp_path / "logs" / "q.jsonl")
-    card = duty_card(by_id["coop-19"], registry)
-    log.write("谁管流浪狗", Answer("谁管流浪狗", "zh", True, False, "答复依据：", "", [card]))
-    log.write("", None)
-    rows = [json.loads(line) for line in (tmp_path / "logs" / "q.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert [set(r) for r in rows] == [{"time", "question", "answered", "top"}] * 2
-    assert rows[0]["question"] == "谁管流浪狗" and rows[0]["answered"] is True and rows[0]["top"] == "coop-19"
-    assert rows[1]["answered"] is False and rows[1]["top"] is None
 
 
 # -- the real server ------------------------------------------------------------------------------------
@@ -318,6 +146,7 @@ def test_browser_ask_stray_dogs(page):
     assert "牵头，本镇配合" in card.locator(".da-resp").inner_text()
     assert answer.locator("details.da-full-entry").count() >= 1
     assert answer.locator("button.da-copy").count() == 1
+    assert page.evaluate("typeof window.daScrollToLastQuestion") == "function"  # static/app.js is in the page
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ask.png"))
 

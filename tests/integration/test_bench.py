@@ -8,36 +8,37 @@ import math
 import numpy as np
 import pytest
 
-from assistant.bench import bench
+from assistant.bench import TARGETS, growth, growth_report, report, stats
+from assistant.bench.formatting import met
 
 
 @pytest.mark.parametrize("q", [0, 1, 25, 50, 90, 95, 99, 100])
 def test_percentile_matches_numpy_linear_interpolation(q):
     values = [0.013, 0.2, 0.05, 0.051, 0.3, 0.07, 0.0101, 0.9, 0.44]
-    assert bench.percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
+    assert stats.percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
 
 
 def test_percentile_edge_cases():
-    assert math.isnan(bench.percentile([], 50))
-    assert bench.percentile([7], 99) == 7
-    assert bench.percentile([1, 2], 50) == 1.5
+    assert math.isnan(stats.percentile([], 50))
+    assert stats.percentile([7], 99) == 7
+    assert stats.percentile([1, 2], 50) == 1.5
     with pytest.raises(ValueError):
-        bench.percentile([1, 2], 101)
+        stats.percentile([1, 2], 101)
 
 
 def test_summarise_reports_milliseconds():
-    summary = bench.summarise([0.010, 0.020, 0.030, 0.040])
+    summary = stats.summarise([0.010, 0.020, 0.030, 0.040])
     assert summary["n"] == 4
     assert summary["p50"] == 25.0 and summary["max"] == 40.0 and summary["mean"] == 25.0
     assert summary["p95"] <= summary["p99"] <= summary["max"]
-    assert bench.summarise([]) == {"n": 0}
+    assert stats.summarise([]) == {"n": 0}
 
 
 def test_recall_at_k():
-    assert bench.recall_at_k([[1, 2, 3]], [[3, 2, 1]], k=3) == 1.0
-    assert bench.recall_at_k([[1, 2, 3, 4]], [[1, 9, 8, 7]], k=4) == 0.25
-    assert bench.recall_at_k([[1, 2, -1]], [[1, -1, -1]], k=3) == 0.5  # -1: FAISS found nothing there
-    assert math.isnan(bench.recall_at_k([[-1]], [[-1]]))
+    assert stats.recall_at_k([[1, 2, 3]], [[3, 2, 1]], k=3) == 1.0
+    assert stats.recall_at_k([[1, 2, 3, 4]], [[1, 9, 8, 7]], k=4) == 0.25
+    assert stats.recall_at_k([[1, 2, -1]], [[1, -1, -1]], k=3) == 0.5  # -1: FAISS found nothing there
+    assert math.isnan(stats.recall_at_k([[-1]], [[-1]]))
 
 
 # -- the synthetic growth generator (tiny sizes) ------------------------------------------------------------
@@ -49,32 +50,32 @@ def _unit_vectors(n=12, d=64, seed=1):
 
 
 def test_growth_towns():
-    assert bench.growth_towns(245) == [1]
-    assert bench.growth_towns(2_450) == [1, 10]
-    assert bench.growth_towns(100_000) == [1, 10, 100, 408]
-    assert bench.growth_towns(10) == [1]
+    assert growth.growth_towns(245) == [1]
+    assert growth.growth_towns(2_450) == [1, 10]
+    assert growth.growth_towns(100_000) == [1, 10, 100, 408]
+    assert growth.growth_towns(10) == [1]
 
 
 def test_synthetic_town_zero_is_the_real_list_and_others_are_unit_perturbations():
     real = _unit_vectors()
-    assert np.array_equal(bench.synthetic_town(real, 0, 0.05), real)
-    other = bench.synthetic_town(real, 3, bench.noise_sigma(real.shape[1]))
+    assert np.array_equal(growth.synthetic_town(real, 0, 0.05), real)
+    other = growth.synthetic_town(real, 3, growth.noise_sigma(real.shape[1]))
     assert other.shape == real.shape and other.dtype == np.float32
     assert np.allclose(np.linalg.norm(other, axis=1), 1, atol=1e-5)
     assert not np.allclose(other, real)
-    assert np.array_equal(other, bench.synthetic_town(real, 3, bench.noise_sigma(real.shape[1])))  # deterministic
-    assert not np.array_equal(other, bench.synthetic_town(real, 4, bench.noise_sigma(real.shape[1])))
+    assert np.array_equal(other, growth.synthetic_town(real, 3, growth.noise_sigma(real.shape[1])))  # deterministic
+    assert not np.array_equal(other, growth.synthetic_town(real, 4, growth.noise_sigma(real.shape[1])))
 
 
 def test_noise_sigma_gives_the_intended_cosine():
     real = _unit_vectors(n=400, d=768)
-    copy = bench.synthetic_town(real, 1, bench.noise_sigma(768, 0.9))
+    copy = growth.synthetic_town(real, 1, growth.noise_sigma(768, 0.9))
     cosines = (real * copy).sum(axis=1)
     assert abs(float(cosines.mean()) - 0.9) < 0.01
 
 
 def test_synthetic_ids_carry_the_town():
-    ids = bench.synthetic_ids(["basic-1", "coop-19"], 3)
+    ids = growth.synthetic_ids(["basic-1", "coop-19"], 3)
     assert ids == ["t0000:basic-1", "t0000:coop-19", "t0001:basic-1", "t0001:coop-19", "t0002:basic-1",
                    "t0002:coop-19"]
     assert len(set(ids)) == len(ids)
@@ -89,9 +90,9 @@ def test_index_type_rule_and_crossover():
     assert resolve_index_type("hnsw16", 3_386) == "hnsw16"  # an explicit type is kept
     rows = [{"units": 100, "flat": {"search_ms": {"p50": 0.5}}}, {"units": 1_000, "flat": {"search_ms": {"p50": 4.0}}},
             {"units": 10_000, "flat": {"search_ms": {"p50": 40.0}}}]
-    assert 1_000 < bench.crossover_units(rows, 8.0) < 10_000  # interpolated between the measured sizes
-    assert bench.crossover_units(rows, 0.1) == 100  # already over at the smallest size
-    assert bench.crossover_units(rows, 100.0) is None
+    assert 1_000 < stats.crossover_units(rows, 8.0) < 10_000  # interpolated between the measured sizes
+    assert stats.crossover_units(rows, 0.1) == 100  # already over at the smallest size
+    assert stats.crossover_units(rows, 100.0) is None
 
 
 # -- the report ---------------------------------------------------------------------------------------------------
@@ -115,7 +116,7 @@ def _results():
     return {
         "machine": {"date": "2026-01-01", "cpu": "Test CPU", "cores": 2, "memory_bytes": 8 * 2**30, "python": "3.11",
                     "platform": "Linux", "versions": {"torch": "2.13.0"}},
-        "command": "duty-assistant bench --json eval/bench.json", "targets": bench.TARGETS, "bench_seconds": 600,
+        "command": "duty-assistant bench --json eval/bench.json", "targets": TARGETS, "bench_seconds": 600,
         "models": {"embeddinggemma-300m": {
             "cold_start": {"runs": [5.0, 5.2, 5.1], "median_s": 5.1, "max_s": 5.2},
             "load": {"load_s": 1.0, "imports_s": 0.3}, "serve": serve,
@@ -130,7 +131,7 @@ def _results():
 
 
 def test_render_puts_the_command_first_and_shows_every_target(tmp_path):
-    text = bench.render(_results(), tmp_path / "bench.md")
+    text = report.render(_results(), tmp_path / "bench.md")
     head = text.split("## Machine")[0]
     assert "make bench" in head and "duty-assistant bench --json eval/bench.json" in head
     assert "Test CPU" in text and "2 cores" in text
@@ -147,14 +148,14 @@ def test_render_survives_a_failed_measurement(tmp_path):
     results = _results()
     results["models"]["embeddinggemma-300m"]["build"] = {"error": "RuntimeError: boom"}
     results["growth"] = {"error": "RuntimeError: no memory"}
-    text = bench.render(results, tmp_path / "bench.md")
+    text = report.render(results, tmp_path / "bench.md")
     assert "boom" in text and "no memory" in text
 
 
 def test_met():
-    assert bench.met(40.0, 50.0) == "**met**"
-    assert bench.met(60.0, 50.0) == "**not met**"
-    assert bench.met(None, 50.0) == "not measured"
+    assert met(40.0, 50.0) == "**met**"
+    assert met(60.0, 50.0) == "**not met**"
+    assert met(None, 50.0) == "not measured"
 
 
 # -- the speed-ups' contracts -------------------------------------------------------------------------------
@@ -246,27 +247,91 @@ def test_onnx_backend_reproduces_the_torch_model():
 def test_common_top1_compares_only_shared_questions():
     a = {"hits": {"q1": 1, "q2": 0, "q3": 1}}
     b = {"hits": {"q1": 1, "q3": 0, "q9": 1}}
-    assert bench.common_top1(a, b) == (1.0, 0.5, 2)
-    assert bench.common_top1({}, b) == (None, None, 0)
+    assert stats.common_top1(a, b) == (1.0, 0.5, 2)
+    assert stats.common_top1({}, b) == (None, None, 0)
 
 
 def test_growth_chart_writes_a_png(tmp_path):
     growth = _results()["growth"]
-    files = bench.growth_chart(growth, tmp_path / "growth.png")
+    files = growth_report.growth_chart(growth, tmp_path / "growth.png")
     assert files == [tmp_path / "growth.png"]
     assert (tmp_path / "growth.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_others_share_of_the_cpu():
-    assert bench.others_share(busy=20.0, mine=20.0, wall=10.0, cores=2) == 0.0  # ran alone
-    assert bench.others_share(busy=30.0, mine=20.0, wall=10.0, cores=2) == 0.5
-    assert bench.others_share(busy=10.0, mine=20.0, wall=10.0, cores=2) == 0.0  # clock skew: never negative
-    assert math.isnan(bench.others_share(busy=1.0, mine=1.0, wall=0.0, cores=2))
+    assert stats.others_share(busy=20.0, mine=20.0, wall=10.0, cores=2) == 0.0  # ran alone
+    assert stats.others_share(busy=30.0, mine=20.0, wall=10.0, cores=2) == 0.5
+    assert stats.others_share(busy=10.0, mine=20.0, wall=10.0, cores=2) == 0.0  # clock skew: never negative
+    assert math.isnan(stats.others_share(busy=1.0, mine=1.0, wall=0.0, cores=2))
 
 
 def test_render_warns_when_the_machine_was_busy(tmp_path):
     results = _results()
     results["models"]["embeddinggemma-300m"]["serve"]["others_cpu_share"] = 0.4
-    text = bench.render(results, tmp_path / "bench.md")
+    text = report.render(results, tmp_path / "bench.md")
     assert "latency 40%" in text and "Other processes used part of the CPU" in text
-    assert "Other processes" not in bench.render(_results(), tmp_path / "bench.md")
+    assert "Other processes" not in report.render(_results(), tmp_path / "bench.md")
+
+
+def test_render_shows_the_open_steps_from_their_own_measurement(tmp_path):
+    results = _results()
+    entry = results["models"]["embeddinggemma-300m"]
+    entry["open"] = {"open_stages_s": {"model load": 1.25, "data files": 0.5}}
+    del entry["serve"]["open_stages_s"]
+    text = report.render(results, tmp_path / "bench.md")
+    assert "Where `Assistant.open()` spends its time" in text
+    assert "| model load | 1.25 |" in text and "| data files | 0.50 |" in text
+
+
+# -- the worker entry point and the package's boundaries --------------------------------------------------------
+
+
+def test_the_worker_entry_point_is_reachable():
+    import subprocess
+    import sys
+
+    from assistant.settings import current
+
+    run = lambda *argv: subprocess.run([sys.executable, "-m", "assistant.bench", *argv], cwd=current().root,  # noqa: E731
+                                       capture_output=True, text=True, timeout=120)
+    unknown = run("worker", '{"kind": "nope", "out": "unused.json"}')
+    assert unknown.returncode == 2 and "Choose a kind from serve, open, load, build, growth" in unknown.stderr
+    assert run().returncode == 2
+
+
+def _imports(path) -> set[str]:
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+def test_the_evaluator_does_not_import_the_benchmarks():
+    """No import cycle between the packages: the benchmarks use the evaluator (its question files, its one
+    percentile), never the other way round; machine facts live in assistant/machine.py, which imports nothing
+    of the assistant."""
+    from assistant.settings import current
+
+    package = current().root / "assistant"
+    for path in (package / "evaluation").glob("*.py"):
+        assert not {n for n in _imports(path) if n.startswith("assistant.bench")}, path.name
+    assert not {n for n in _imports(package / "machine.py") if n.startswith("assistant")}
+    assert not {n for n in _imports(package / "bench" / "__init__.py") if n.startswith("assistant")}
+
+
+def test_the_evaluator_reports_the_same_latency_percentiles():
+    from assistant.evaluation.metrics import score
+    from assistant.evaluation.questions import Question, RunRow
+
+    seconds = [0.013, 0.2, 0.05, 0.051, 0.3, 0.07, 0.0101, 0.9, 0.44]
+    questions = [Question(f"q{i}", "问题", ("basic-1",)) for i in range(len(seconds))]
+    run = {q.id: RunRow(q.id, ["basic-1"], True, s) for q, s in zip(questions, seconds)}
+    latency = score("test", questions, run).latency_ms
+    assert latency["p50"] == round(1000 * stats.percentile(seconds, 50), 1)
+    assert latency["p95"] == round(1000 * stats.percentile(seconds, 95), 1)  # interpolated, not nearest rank

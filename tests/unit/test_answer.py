@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from assistant.answer import compose, render_text
+from assistant.answer import compose
+from assistant.render.text import render_text
 from assistant.domain import Evidence, Hit, Unit
 from assistant.search.query import Query
 from assistant.search.retrieve import Result
 
 
-def _result(by_id, ids, lang="zh", answered=True, related=False, step=None, question="q"):
+def _result(by_id, ids, lang="zh", tier="answer", step=None, question="q"):
     hits = []
     for i, duty_id in enumerate(ids):
         evidence = [Evidence(Unit(duty_id, "step", "x", step=step), 0.8)] if step is not None and i == 0 else []
         hits.append(Hit(by_id[duty_id], 0.8 - 0.1 * i, evidence))
-    return Result(Query(question, False, lang), hits, answered, 0.8 if answered else 0.2, related)
+    return Result(Query(question, False, lang), hits, tier, 0.8 if tier == "answer" else 0.2)
 
 
 def test_cooperative_card_names_lead_bodies_and_town_part(by_id, registry):
@@ -43,27 +44,55 @@ def test_english_labels_keep_list_text(by_id, registry):
     assert answer.message == "Answer from the list:"
 
 
-def test_declined_answer_has_a_fixed_sentence_and_possibly_related_cards(by_id, registry):
-    declined = compose(_result(by_id, ["basic-1"], answered=False), registry, 1000)
-    assert not declined.answered and declined.cards == []
+def test_each_tier_has_its_sentence_and_card_roles(by_id, registry):
+    declined = compose(_result(by_id, [], tier="not_in_list"), registry, 1000)
+    assert not declined.answered and declined.tier == "not_in_list" and declined.cards == []
     assert declined.message == "清单中没有找到能回答这个问题的事项。"
-    related = compose(_result(by_id, ["basic-1"], answered=False, related=True), registry, 1000)
-    assert [c.role for c in related.cards] == ["possibly_related"]
+    near = compose(_result(by_id, ["basic-1"], tier="not_in_list"), registry, 1000)
+    assert [c.role for c in near.cards] == ["reference"] and near.related
+    possibly = compose(_result(by_id, ["basic-1", "basic-2"], tier="possibly"), registry, 1000)
+    assert [c.role for c in possibly.cards] == ["possibly", "possibly"] and not possibly.answered
+    assert "请核对" in possibly.message
+    text = render_text(possibly)
+    assert text.startswith("[请核对]") and "▶" not in text  # no responsibility line shown as certain
+    assert render_text(compose(_result(by_id, ["coop-19"]), registry, 1000)).startswith("[清单答复]")
 
 
 def test_a_declined_question_for_a_fact_no_list_holds_says_so(by_id, registry):
-    result = _result(by_id, ["basic-28"], answered=False, related=True, question="低保一个月能领多少钱")
+    result = _result(by_id, ["basic-28"], tier="not_in_list", question="低保一个月能领多少钱")
     result.query.unlisted_fact = "多少钱"
     answer = compose(result, registry, 1000)
-    assert answer.message == "履职清单只写明由谁负责、怎么办理，不含电话、时间、金额、姓名、地址这类信息。"
-    assert [c.role for c in answer.cards] == ["possibly_related"] and answer.cards[0].id == "basic-28"
+    assert answer.message == ("清单中没有找到能回答这个问题的事项。"
+                              "履职清单只写明由谁负责、怎么办理，不含电话、时间、金额、姓名、地址这类信息。")
+    assert [c.role for c in answer.cards] == ["reference"] and answer.cards[0].id == "basic-28"
     result.query.lang = "en"
-    assert compose(result, registry, 1000).message.startswith("The duty list says who handles what and how")
+    assert "The duty list says who handles what and how" in compose(result, registry, 1000).message
+
+
+def test_a_matter_no_list_holds_gets_a_hint_marked_as_not_from_the_list(by_id, registry):
+    result = _result(by_id, [], tier="not_in_list", question="离婚去哪办")
+    result.query.unlisted_matter, result.query.hint = "离婚", "婚姻登记通常在县民政局婚姻登记处办理"
+    answer = compose(result, registry, 1000)
+    assert "三张清单都没有“离婚”这项业务" in answer.message
+    assert answer.hint == "提示（非清单内容，仅供参考）：婚姻登记通常在县民政局婚姻登记处办理。"
+    assert answer.to_json()["hint"] == answer.hint and answer.to_json()["tier"] == "not_in_list"
+
+
+def test_a_filter_is_said_and_a_better_duty_outside_it_is_named(by_id, registry):
+    from assistant.domain import ListKind
+    from assistant.search.retrieve import Filters
+
+    result = _result(by_id, ["reclaimed-32"], tier="possibly", question="谁管流浪狗")
+    result.filters = Filters(list=ListKind.RECLAIMED)
+    result.outside_filter = Hit(by_id["coop-19"], 0.9, [])
+    answer = compose(result, registry, 1000)
+    assert "仅在 上级部门收回事项 中查找" in answer.notice and "coop-19" in answer.notice
+    assert answer.to_json()["outside_filter"]["id"] == "coop-19" and answer.filters == "上级部门收回事项"
 
 
 def test_json_shape(by_id, registry):
     data = compose(_result(by_id, ["coop-19"], step=0, question="谁管流浪狗"), registry, 1000).to_json()
-    assert set(data) >= {"question", "answered", "results"}
+    assert set(data) >= {"question", "tier", "answered", "confidence", "results"} and data["tier"] == "answer"
     result = data["results"][0]
     assert set(result) >= {"id", "title", "list", "category", "score", "responsible", "matched_steps"}
     assert result["matched_steps"][0]["department"] == "奇台县公安局"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.search.query import LexiconEntry, PinyinMatcher, clean, language, lexicon_matches, searchable, split_sentences
-from assistant.data.store import load_lexicon
+from assistant.search.query import PinyinMatcher, clean, language, lexicon_matches, searchable, split_sentences
+from assistant.search.cues import LexiconEntry
+from assistant.search.cues import load_lexicon
 
 
 def test_clean_caps_and_strips_controls():
@@ -68,7 +69,8 @@ INCIDENTAL_IN_THE_LIST = {
 
 def test_unanswerable_cues_name_no_topic_of_the_list():
     """A question about a topic the list covers (价格监督, 门牌编码) must not be pushed towards declining."""
-    from assistant.data.store import load_duties, load_question_cues
+    from assistant.data.store import load_duties
+    from assistant.search.cues import load_question_cues
 
     cues = load_question_cues()
     texts = [t for d in load_duties() for t in (d.title, *(s.text for s in d.steps))]
@@ -76,3 +78,35 @@ def test_unanswerable_cues_name_no_topic_of_the_list():
         found = [t for t in texts if pattern.search(t)]
         assert not found or pattern.pattern in INCIDENTAL_IN_THE_LIST, \
             f"cue {pattern.pattern!r} names list content: {found[0][:60]}"
+
+
+def test_unlisted_matter_cues_name_nothing_the_list_holds(registry):
+    """A matter cue (结婚登记, 身份证 …) says the list does not hold the matter: it must match no duty text, and
+    its hint (general knowledge, shown as not from the list) must name a county body or another real place."""
+    from assistant.data.store import load_duties
+    from assistant.search.cues import load_question_cues
+
+    cues = load_question_cues()
+    assert len(cues.unlisted_matters) >= 15
+    texts = [t for d in load_duties() for t in (d.category, d.title, *(s.text for s in d.steps))]
+    for pattern, hint, hint_en in cues.unlisted_matters:
+        found = [t for t in texts if pattern.search(t)]
+        assert not found, f"matter cue {pattern.pattern!r} names list content: {found[0][:60]}"
+        assert hint and hint_en, f"matter cue {pattern.pattern!r} has no hint in both languages"
+
+
+@pytest.mark.parametrize("question, matter", [
+    ("离婚去哪办", "离婚"), ("村民要领结婚证", "领结婚"), ("身份证丢了怎么补办", "身份证"),
+    ("how do I get a passport", "passport"), ("孩子高考分数啥时候能查", "高考分数"),
+])
+def test_unlisted_matters_are_recognised(question, matter):
+    from assistant.search.cues import load_question_cues
+
+    assert matter in load_question_cues().unlisted_matter(question)[0]
+
+
+@pytest.mark.parametrize("question", ["村民要开婚姻状况证明", "无户口人员落户", "谁管流浪狗", "高考报名资格审查找谁"])
+def test_listed_matters_are_not_taken_for_unlisted_ones(question):
+    from assistant.search.cues import load_question_cues
+
+    assert load_question_cues().unlisted_matter(question)[0] == ""

@@ -1,0 +1,154 @@
+"""`duty-assistant calibrate`: fit the confidence models on the dev question sets and write data/calibration.json.
+
+Each dev question is retrieved once (with the calibration switched off, so the features do not depend on an
+earlier fit); two logistic regressions (scikit-learn) are fitted over the same features:
+
+- right: the first duty is relevant (out-of-scope questions count as not right);
+- scope: the question has a relevant duty at all.
+
+Thresholds are chosen on the same questions: the answer threshold is the lowest p_right at which the share of
+confidently wrong answers (out-of-scope answered, or answered with a wrong first duty) stays within
+`--max-wrong` of all questions; the scope threshold the highest p_scope at which at most `--max-lost` of the
+answerable questions below the answer threshold would be told "not in the list". Test and holdout sets are
+never read here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant.data.store import write_atomic
+from assistant.evaluation.questions import Question, load_questions
+from assistant.search.confidence import FEATURE_NAMES, Calibration, LogisticModel
+
+DEV_SETS = ("eval/questions/dev.jsonl", "eval/questions/dev_citizen.jsonl")
+
+
+@dataclass
+class Sample:
+    question: Question
+    x: np.ndarray
+    right: bool  # the first duty is relevant
+    scope: bool  # answerable
+
+
+def collect(assistant, questions: list[Question], progress: bool = True) -> list[Sample]:
+    """Retrieve each question once with the calibration off; its features and whether the first duty is right."""
+    from assistant.errors import QuestionError
+
+    plain = assistant.with_config(calibrated=False)
+    samples = []
+    iterator = questions
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(questions, desc="calibrate", unit="q", file=sys.stderr)
+    for q in iterator:
+        try:
+            result = plain.search(q.question)
+        except QuestionError:
+            continue
+        if result.features is None:
+            continue
+        first = result.hits[0].duty.id if result.hits else None
+        samples.append(Sample(q, result.features.vector(), bool(first and first in q.relevant), q.answerable))
+    return samples
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> LogisticModel:
+    """A standardised logistic regression (scikit-learn, L2, lbfgs)."""
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    model = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / scale, y.astype(int))
+    return LogisticModel(tuple(float(w) for w in model.coef_[0]), float(model.intercept_[0]),
+                         tuple(float(m) for m in mean), tuple(float(s) for s in scale))
+
+
+def choose_answer_threshold(p_right: np.ndarray, right: np.ndarray, max_wrong: float) -> float:
+    """The lowest threshold whose confidently-wrong share (answered and not right, over all) is ≤ max_wrong."""
+    best = 1.0
+    for threshold in sorted(set(np.round(p_right, 4)) | {1.0}, reverse=True):
+        answered = p_right >= threshold
+        if np.sum(answered & ~right) / len(right) <= max_wrong:
+            best = float(threshold)
+        else:
+            break
+    return best
+
+
+def choose_scope_threshold(p_scope: np.ndarray, scope: np.ndarray, unanswered: np.ndarray, max_lost: float) -> float:
+    """The highest threshold that tells at most `max_lost` of the answerable questions "not in the list"."""
+    answerable = max(1, int(scope.sum()))
+    for threshold in sorted(set(np.round(p_scope, 4)) | {0.0}, reverse=True):
+        lost = np.sum(unanswered & scope & (p_scope < threshold)) / answerable
+        if lost <= max_lost:
+            return float(threshold)
+    return 0.0
+
+
+def calibrate(assistant, paths: list[Path], max_wrong: float = 0.015, max_lost: float = 0.02,
+              progress: bool = True) -> Calibration:
+    known = {d.id for d in assistant.data.duties}
+    per_file = {str(path): load_questions(path, known) for path in paths}
+    questions = [q for qs in per_file.values() for q in qs]
+    samples = collect(assistant, questions, progress)
+    x = np.stack([s.x for s in samples])
+    right = np.array([s.right for s in samples])
+    scope = np.array([s.scope for s in samples])
+    right_model, scope_model = fit_logistic(x, right), fit_logistic(x, scope)
+    p_right = np.array([right_model.probability(v) for v in x])
+    p_scope = np.array([scope_model.probability(v) for v in x])
+    answer_threshold = choose_answer_threshold(p_right, right, max_wrong)
+    answered = p_right >= answer_threshold
+    scope_threshold = choose_scope_threshold(p_scope, scope, ~answered, max_lost)
+    possibly = ~answered & (p_scope >= scope_threshold)
+    fitted_on = {
+        "questions": {name: len(qs) for name, qs in per_file.items()},
+        "count": len(samples), "answerable": int(scope.sum()), "right_at_rank_1": int(right.sum()),
+        "max_wrong": max_wrong, "max_lost": max_lost,
+        "dev": {
+            "confidently_wrong": round(float(np.mean(answered & ~right)), 4),
+            "right_and_answered": round(float(np.sum(answered & right) / max(1, scope.sum())), 4),
+            "out_of_scope_not_answered": round(float(np.mean(~answered[~scope])) if (~scope).any() else 1.0, 4),
+            "answerable_not_in_list": round(float(np.sum(scope & ~answered & ~possibly) / max(1, scope.sum())), 4),
+        },
+    }
+    return Calibration(assistant.model_id, FEATURE_NAMES, right_model, scope_model, round(answer_threshold, 4),
+                       round(scope_threshold, 4), fitted_on)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("questions", nargs="*", help=f"dev question files (default: {' '.join(DEV_SETS)})")
+    p.add_argument("--out", help="where to write (default: data/calibration.json)")
+    p.add_argument("--max-wrong", type=float, default=0.015,
+                   help="largest share of confidently wrong answers on dev (default 0.015)")
+    p.add_argument("--max-lost", type=float, default=0.02,
+                   help="largest share of answerable dev questions told 'not in the list' (default 0.02)")
+    from assistant.options import add_config_options
+
+    add_config_options(p, quiet=True)
+
+
+def main(args) -> int:
+    from assistant.api import Assistant
+    from assistant.options import config_from
+
+    assistant = Assistant.open(config=config_from(args), build=True, progress=not args.quiet)
+    paths = [Path(p) for p in args.questions] or [assistant.settings.root / p for p in DEV_SETS]
+    calibration = calibrate(assistant, paths, args.max_wrong, args.max_lost, progress=not args.quiet)
+    out = Path(args.out) if args.out else assistant.settings.calibration
+    write_atomic(out, json.dumps(calibration.to_json(), ensure_ascii=False, indent=1) + "\n")
+    dev = calibration.fitted_on["dev"]
+    print(f"wrote {out}: {calibration.fitted_on['count']} dev questions; answer threshold "
+          f"{calibration.answer_threshold}, scope threshold {calibration.scope_threshold}; on dev: confidently wrong "
+          f"{dev['confidently_wrong']}, right and answered {dev['right_and_answered']}, out of scope not answered "
+          f"{dev['out_of_scope_not_answered']}")
+    return 0

@@ -1,0 +1,43 @@
+"""An answer as terminal text (`duty-assistant ask`, and what the web app's copy button copies)."""
+
+from __future__ import annotations
+
+from assistant.answer import Answer
+from assistant.labels import by_side, labels_for, side_heading
+
+
+def render_text(answer: Answer, full: bool = False) -> str:
+    """The answer as plain text: the first card in full, the others as one line each (all in full if asked).
+
+    Args:
+        answer: the composed answer (`assistant.answer.compose`).
+        full: show every card in full, not only the answer card.
+    Returns:
+        Lines joined by newlines, no trailing newline.
+    """
+    lab = labels_for(answer.lang)
+    lines = []
+    if answer.notice:
+        lines.append(f"! {answer.notice}")
+    lines.append(f"[{lab['tier_' + answer.tier]}] {answer.message}")
+    if answer.hint:
+        lines.append(answer.hint)
+    for number, c in enumerate(answer.cards):
+        if number == 1 and answer.answered:
+            lines.append("")
+            lines.append(lab["related"])
+        elif number == 0 and not answer.answered:
+            lines.append(lab["possibly_related" if answer.tier == "possibly" else "reference"])
+        if number == 0 and answer.answered or full:
+            lines.append("")
+            lines.append(f"【{c.citation}】 ({lab['category']}: {c.category}; {c.id})")
+            lines.append(f"  ▶ {c.responsibility}")
+            for side, steps in by_side(c.steps):
+                lines.append(f"  {side_heading(lab, c.list, side)}:")
+                for s in steps:
+                    mark = "★" if s.matched else " "
+                    dept = f"[{s.department}] " if s.department and side != "town" else ""
+                    lines.append(f"   {mark} {s.order}. {dept}{s.text}")
+        else:
+            lines.append(f"  - {c.citation} — {c.responsibility} ({c.id})")
+    return "\n".join(lines)

@@ -1,0 +1,144 @@
+"""How sure the assistant is: features of one retrieval, a calibrated probability, and the answer tier.
+
+Three tiers, one meaning everywhere (API, `ask --json`, CLI, web card, evaluator):
+
+- `answer`: the list answers, and the first duty is the one meant;
+- `possibly`: the matter is probably on the list, but which duty is not certain: related duties, "please check";
+- `not_in_list`: the list probably does not cover the matter; the nearest duties only for reference.
+
+Two questions are asked of every retrieval, each by a logistic model over the same features (fitted on the
+`dev` question sets by `duty-assistant calibrate`, stored in data/calibration.json):
+
+- *is the first duty right?* (`p_right`): not only "is the topic on the list" but "is this duty the answer" —
+  the margin to the next duty, whether dense, BM25, lexicon and body cues agree on it, whether its own text
+  matched or only one of its similar questions;
+- *is the matter on the list at all?* (`p_scope`).
+
+`p_right` ≥ the answer threshold → `answer`; else `p_scope` ≥ the scope threshold → `possibly`; else
+`not_in_list`. Logistic regression gives probabilities that can be read as such (the evaluator's reliability
+chart checks it); thresholds are chosen on dev for a low share of confidently wrong answers.
+
+Without a calibration for the loaded model (another model, or no file), the older rule applies: the topic
+confidence against `decline_threshold` / `related_threshold` of the retrieval config.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from assistant.errors import DataError
+
+TIERS = ("answer", "possibly", "not_in_list")
+
+
+@dataclass(frozen=True)
+class Features:
+    """What one retrieval says about its own first duty. All numbers; flags are 0 or 1."""
+
+    topic: float  # best list text and best similar question, averaged: is the topic on the list at all
+    top_dense: float  # the first duty's dense score (its best unit)
+    own_text: float  # the first duty's best unit among its own text (title, steps, clauses)
+    own_question: float  # the first duty's best similar question (its own text's score where it has none)
+    margin: float  # fused score of the first duty minus the second's
+    dense_margin: float  # dense score of the first duty minus the best other duty's
+    bm25_first: float  # the first duty's BM25 score over the best BM25 score (0 when nothing matched)
+    bm25_agrees: float  # BM25's best duty is the first duty
+    dense_agrees: float  # the dense signal's best duty is the first duty
+    cue: float  # the question used the list's words (lexicon, pinyin) or named a county body
+    lexicon_points: float  # an everyday word of the question maps to words of the first duty's own text
+    department_points: float  # the question names a county body of the first duty
+    unlisted_fact: float  # asks for a fact no list holds (an amount, a phone number, opening hours)
+    unlisted_matter: float  # names a matter the list does not hold (a registration, a certificate …)
+    long: float  # a long, message-style question
+
+    def vector(self) -> np.ndarray:
+        return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.float64)
+
+    def to_json(self) -> dict:
+        return {k: round(float(v), 4) for k, v in asdict(self).items()}
+
+
+FEATURE_NAMES = tuple(f.name for f in fields(Features))
+
+
+@dataclass(frozen=True)
+class LogisticModel:
+    """p = σ(w · (x − mean) / scale + b), fitted elsewhere (`calibrate`), applied here with numpy alone."""
+
+    weights: tuple[float, ...]
+    bias: float
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+
+    def probability(self, x: np.ndarray) -> float:
+        z = float(np.dot(self.weights, (x - np.asarray(self.mean)) / np.asarray(self.scale)) + self.bias)
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The fitted models and thresholds for one embedding model (data/calibration.json)."""
+
+    model: str  # the embedding model the features were measured with
+    features: tuple[str, ...]
+    right: LogisticModel
+    scope: LogisticModel
+    answer_threshold: float  # p_right at least this: `answer`
+    scope_threshold: float  # else p_scope at least this: `possibly`; else `not_in_list`
+    fitted_on: dict  # question files and counts, the dev figures at the chosen thresholds
+
+    @classmethod
+    def load(cls, path: Path) -> "Calibration | None":
+        """The calibration in `path`, or None when there is no file; a damaged file is a DataError."""
+        if not path.exists():
+            return None
+        fix = "run `duty-assistant calibrate` to write it again"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            calibration = cls(
+                model=data["model"], features=tuple(data["features"]),
+                right=LogisticModel(**_model_fields(data["right"])), scope=LogisticModel(**_model_fields(data["scope"])),
+                answer_threshold=float(data["answer_threshold"]), scope_threshold=float(data["scope_threshold"]),
+                fitted_on=data.get("fitted_on", {}),
+            )
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+            raise DataError(f"{path} is damaged ({type(err).__name__}: {err}); {fix}") from None
+        if calibration.features != FEATURE_NAMES:
+            raise DataError(f"{path} was fitted on other features than this version computes; {fix}")
+        return calibration
+
+    def to_json(self) -> dict:
+        return {
+            "_about": "Fitted by `duty-assistant calibrate` on the dev question sets; do not edit by hand. "
+                      "See assistant/search/confidence.py.",
+            "model": self.model, "features": list(self.features),
+            "right": asdict(self.right), "scope": asdict(self.scope),
+            "answer_threshold": self.answer_threshold, "scope_threshold": self.scope_threshold,
+            "fitted_on": self.fitted_on,
+        }
+
+    def tier(self, features: Features) -> tuple[str, float, float]:
+        """(tier, p_right, p_scope) for one retrieval."""
+        x = features.vector()
+        p_right, p_scope = self.right.probability(x), self.scope.probability(x)
+        if p_right >= self.answer_threshold:
+            return "answer", p_right, p_scope
+        return ("possibly" if p_scope >= self.scope_threshold else "not_in_list"), p_right, p_scope
+
+
+def _model_fields(data: dict) -> dict:
+    return {"weights": tuple(float(v) for v in data["weights"]), "bias": float(data["bias"]),
+            "mean": tuple(float(v) for v in data["mean"]), "scale": tuple(float(v) for v in data["scale"])}
+
+
+def rule_tier(topic: float, penalty: float, decline_threshold: float, related_threshold: float) -> str:
+    """The rule without a calibration: the topic confidence (less the unlisted-fact penalty) against two
+    thresholds; a question for a fact no list holds is `not_in_list` unless its match is very strong."""
+    if topic - penalty >= decline_threshold:
+        return "answer"
+    return "possibly" if topic >= related_threshold and not penalty else "not_in_list"

@@ -1,0 +1,85 @@
+"""Hand-kept question cues and the everyday-words lexicon: their types, matching, and reading their files.
+
+- data/lexicon.tsv: everyday words ↔ the list's words, each with its source;
+- data/question_cues.json: which list a question asks about, facts no list holds (amounts, phone numbers,
+  opening hours), matters no list holds (registrations, certificates …) with a hint of where people ask.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.errors import DataError
+from assistant.settings import current
+
+@dataclass(frozen=True)
+class LexiconEntry:
+    everyday: str
+    official: tuple[str, ...]
+    source: str = ""
+
+@dataclass(frozen=True)
+class QuestionCues:
+    """Hand-kept patterns (data/question_cues.json): which list a question asks about, and facts no list holds."""
+
+    list_intent: dict[str, tuple[re.Pattern, ...]] = field(default_factory=dict)
+    unanswerable: tuple[re.Pattern, ...] = ()
+    unlisted_matters: tuple[tuple[re.Pattern, str, str], ...] = ()  # (pattern, hint in Chinese, hint in English)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "QuestionCues":
+        compile_ = lambda items: tuple(re.compile(p, re.I) for p in items)
+        matters = tuple((re.compile(m["pattern"], re.I), m.get("hint", ""), m.get("hint_en", ""))
+                        for m in data.get("unlisted_matters", []))
+        return cls({k: compile_(v) for k, v in data.get("list_intent", {}).items()}, compile_(data.get("unanswerable", [])),
+                   matters)
+
+    def lists(self, text: str) -> list[str]:
+        return [kind for kind, patterns in self.list_intent.items() if any(p.search(text) for p in patterns)]
+
+    def unlisted_matter(self, text: str) -> tuple[str, str, str]:
+        """(the words, hint zh, hint en) of the first matter no list holds that `text` names, or empty strings."""
+        for pattern, hint, hint_en in self.unlisted_matters:
+            m = pattern.search(text)
+            if m:
+                return m.group(), hint, hint_en
+        return "", "", ""
+
+    def unlisted_fact(self, text: str) -> str:
+        for pattern in self.unanswerable:
+            m = pattern.search(text)
+            if m:
+                return m.group()
+        return ""
+
+
+def load_lexicon(path: Path | None = None) -> list[LexiconEntry]:
+    """data/lexicon.tsv (everyday<TAB>official[|official…]<TAB>source) → lexicon entries."""
+    path = path or current().lexicon
+    if not path.exists():
+        return []
+    entries = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\n")
+            if number == 1 or not line.strip() or line.startswith("#"):
+                continue
+            cells = line.split("\t")
+            if len(cells) < 2 or not cells[0].strip() or not cells[1].strip():
+                raise DataError(f"{path}:{number}: expected `everyday<TAB>official<TAB>source`, got {line[:60]!r}")
+            official = tuple(t.strip() for t in cells[1].split("|") if t.strip())
+            entries.append(LexiconEntry(cells[0].strip(), official, cells[2].strip() if len(cells) > 2 else ""))
+    return entries
+
+def load_question_cues(path: Path | None = None) -> QuestionCues:
+    """data/question_cues.json → QuestionCues (empty when the file is absent)."""
+    path = path or current().question_cues
+    if not path.exists():
+        return QuestionCues()
+    try:
+        return QuestionCues.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, re.error) as err:
+        raise DataError(f"{path}: not valid ({err}); fix the file by hand or restore it with git") from None
