@@ -56,7 +56,7 @@ class Data:
         return cls(
             duties=duties,
             registry=load_registry(s.departments, s.department_aliases),
-            similar=load_similar_questions(s.similar_questions, known_ids={d.id for d in duties}),
+            similar=load_similar_questions(s.similar_questions, duties=duties),
             lexicon=load_lexicon(s.lexicon),
             cues=load_question_cues(s.question_cues),
             calibration=Calibration.load(s.calibration),

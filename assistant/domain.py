@@ -82,6 +82,7 @@ class Duty:
     departments: tuple[str, ...] = ()  # lead (coop) or receiving (reclaimed) county bodies, canonical names
     steps: tuple[Step, ...] = ()
     line: int = 0  # line of the source document the row came from
+    key: str = ""  # stable key (assistant/data/keys.py): survives renumbering, moves and rewording across years
 
     def steps_of(self, side: Side) -> tuple[Step, ...]:
         return tuple(s for s in self.steps if s.side == side)
@@ -94,6 +95,7 @@ class Duty:
     def to_json(self) -> dict:
         return {
             "id": self.id,
+            "key": self.key,
             "list": self.list.value,
             "number": self.number,
             "category": self.category,
@@ -114,6 +116,7 @@ class Duty:
             departments=tuple(data.get("departments", ())),
             steps=tuple(Step.from_json(s) for s in data.get("steps", ())),
             line=int(data.get("line", 0)),
+            key=str(data.get("key") or ""),
         )
 
 

@@ -95,9 +95,11 @@ def parse_source(source: Path, aliases: Path = current().department_aliases) -> 
         raise DataError(f"source document not found: {source}") from None
     except UnicodeDecodeError as err:
         raise DataError(f"{source}: not UTF-8 text (byte {err.start}); export the list as UTF-8 text") from None
+    from assistant.data.keys import assign_keys, keys_file, read_carried
+
     hand = load_hand_departments(aliases)
     registry = Registry.build(department_names(read_rows(text, str(source))), hand)
-    return parse_document(text, registry, str(source)), registry
+    return assign_keys(parse_document(text, registry, str(source)), read_carried(keys_file(source))), registry
 
 
 def render(duties: list[Duty], registry: Registry) -> tuple[str, str]:
@@ -126,16 +128,51 @@ def load_registry(path: Path = current().departments, aliases: Path = current().
     return Registry.from_rows(rows, tuple(load_hand_departments(aliases).get("not_bodies", ())))
 
 
-def load_similar_questions(path: Path = current().similar_questions, known_ids: set[str] | None = None) -> dict[str, list[str]]:
-    """data/similar_questions.jsonl → {duty id: [questions]}; an unknown duty id is an error."""
+def read_similar_rows(path: Path) -> list[dict]:
+    """The rows of data/similar_questions.jsonl as written ({"key", "duty", "question", "lang", …}); [] if absent."""
     if not path.exists():
+        return []
+    return read_jsonl(path, "similar questions file", "Restore it with `git checkout -- data/`.")
+
+
+def similar_rows_text(rows: list[dict]) -> str:
+    """The file's text: one row a line, `key` first, then `duty` (the id it has in the current list, for
+    people reading the file), then the question and the rest."""
+    ordered = []
+    for row in rows:
+        first = {k: row[k] for k in ("key", "duty", "question") if k in row}
+        ordered.append({**first, **{k: v for k, v in row.items() if k not in first}})
+    return jsonl(ordered)
+
+
+def load_similar_questions(path: Path = current().similar_questions, known_ids: set[str] | None = None,
+                           duties: list[Duty] | None = None) -> dict[str, list[str]]:
+    """data/similar_questions.jsonl → {duty id: [questions]}, in file order.
+
+    A row points at its duty by `key` (the stable duty key, see assistant/data/keys.py; resolved through
+    `duties`, by default data/duties.jsonl); `duty` (the id) is read only where a row has no key (a line added
+    by hand). An unknown key or id is an error naming the line.
+    """
+    rows = read_similar_rows(path)
+    if not rows:
         return {}
+    keys: dict[str, str] | None = None
+    if any("key" in r for r in rows):
+        from assistant.data.keys import key_map
+
+        keys = key_map(duties if duties is not None else load_duties(path.parent / "duties.jsonl"))
+        if known_ids is None:
+            known_ids = set(keys.values())
     similar: dict[str, list[str]] = {}
     fix = "Fix or remove that line by hand, or restore the file with `git checkout -- data/similar_questions.jsonl`."
-    for number, row in enumerate(read_jsonl(path, "similar questions file", "Restore it with `git checkout -- data/`."), 1):
-        duty, question = row.get("duty"), (row.get("question") or "").strip()
+    for number, row in enumerate(rows, 1):
+        key, duty, question = row.get("key"), row.get("duty"), (row.get("question") or "").strip()
+        if key:
+            if key not in keys:
+                raise DataError(f"{path}: line {number} names an unknown duty key {key!r}. {fix}")
+            duty = keys[key]
         if not duty or not question:
-            raise DataError(f"{path}: line {number} needs both `duty` and `question`. {fix}")
+            raise DataError(f"{path}: line {number} needs a `key` (or `duty`) and a `question`. {fix}")
         if known_ids is not None and duty not in known_ids:
             raise DataError(f"{path}: line {number} names an unknown duty {duty!r}. {fix}")
         similar.setdefault(duty, []).append(question)
