@@ -58,3 +58,29 @@ class NotFound(DutyAssistantError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its argument; the message is meant to be read as is
         return str(self.args[0]) if self.args else ""
+
+
+class StateError(DutyAssistantError, RuntimeError):
+    """The state folder (DUTY_ASSISTANT_STATE: feedback database, pending updates) cannot be used; says why."""
+
+
+class FeedbackError(DutyAssistantError, ValueError):
+    """A feedback mark cannot be recorded (unknown answer, unknown mark or duty); the message says what to send."""
+
+
+class ReviewError(DutyAssistantError, ValueError):
+    """A Review desk action cannot be carried out (unknown item, a duty or word that does not exist, no login)."""
+
+
+class ImportRowError(DutyAssistantError, ValueError):
+    """Rows of a similar-questions file to import are wrong; str() lists `file:row: reason` for each."""
+
+    def __init__(self, path, problems: list[tuple[int, str]]):
+        self.path, self.problems = path, problems
+        shown = "; ".join(f"{path}:{row}: {reason}" for row, reason in problems[:20])
+        more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+        super().__init__(f"{len(problems)} row(s) cannot be imported, nothing was changed: {shown}{more}")
+
+
+class UpdateError(DutyAssistantError, RuntimeError):
+    """A list update cannot go ahead (no pending update, the data changed since it was prepared …)."""

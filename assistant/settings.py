@@ -13,6 +13,10 @@
 | DUTY_ASSISTANT_BACKEND | auto, onnx or torch | auto |
 | DUTY_ASSISTANT_QUESTION_MEMO | how many recent question vectors a process remembers (0 = off) | 4096 |
 | DUTY_ASSISTANT_AUTH | web login, `user:password[,user2:password2]` | none |
+| DUTY_ASSISTANT_STATE | feedback database and pending list updates (outside the clone) | ~/.local/state/duty-assistant |
+| DUTY_ASSISTANT_KEEP | which questions are kept: `off`, `feedback` (marked ones and those not answered), `all` | feedback |
+| DUTY_ASSISTANT_RETENTION_DAYS | kept questions older than this are deleted (0 = never) | 90 |
+| DUTY_ASSISTANT_REVIEW_AUTH | logins of the Review desk, `user:password[,…]` (the desk is locked without one) | none |
 
 Nothing here writes to `os.environ`; the few variables other libraries read (offline model hub, no
 analytics) are set where those libraries are loaded.
@@ -29,6 +33,7 @@ from typing import Mapping
 from assistant.errors import SettingsError
 
 BACKENDS = ("auto", "onnx", "torch")
+KEEP_CHOICES = ("off", "feedback", "all")
 _DEFAULT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -40,6 +45,10 @@ class Settings:
     backend: str = "auto"
     question_memo: int = 4096
     auth: str | None = None
+    state: Path = Path.home() / ".local" / "state" / "duty-assistant"
+    keep: str = "feedback"
+    retention_days: int = 90
+    review_auth: str | None = None
 
     # -- where things live --------------------------------------------------------------------------------
 
@@ -84,6 +93,30 @@ class Settings:
         return self.data / "calibration.json"
 
     @property
+    def out_of_scope(self) -> Path:
+        """Questions the list does not cover, recorded by the Review desk (a question file; calibrate reads it)."""
+        return self.data / "out_of_scope.jsonl"
+
+    @property
+    def similar_orphans(self) -> Path:
+        """Similar questions whose duty disappeared in a list update, waiting for a person to decide."""
+        return self.data / "similar_orphans.jsonl"
+
+    @property
+    def audit(self) -> Path:
+        """One line per change the Review desk, `similar import` or `list update` made to data/ (who, when, what)."""
+        return self.data / "audit.jsonl"
+
+    @property
+    def feedback_db(self) -> Path:
+        return self.state / "feedback.sqlite3"
+
+    @property
+    def updates(self) -> Path:
+        """Change reports of `duty-assistant list update` (Markdown and JSON), also shown in the Review desk."""
+        return self.state / "updates"
+
+    @property
     def index(self) -> Path:
         return self.root / "index"
 
@@ -110,6 +143,18 @@ class Settings:
         backend = env.get("DUTY_ASSISTANT_BACKEND") or "auto"
         if backend not in BACKENDS:
             raise SettingsError(f"DUTY_ASSISTANT_BACKEND={backend!r} is not a backend. Choose from {', '.join(BACKENDS)}.")
+        keep = (env.get("DUTY_ASSISTANT_KEEP") or "feedback").strip().lower()
+        if keep not in KEEP_CHOICES:
+            raise SettingsError(f"DUTY_ASSISTANT_KEEP={keep!r} is not a choice. Choose from {', '.join(KEEP_CHOICES)}.")
+        retention_text = env.get("DUTY_ASSISTANT_RETENTION_DAYS", "90")
+        try:
+            retention = int(retention_text)
+            if retention < 0:
+                raise ValueError
+        except ValueError:
+            raise SettingsError(f"DUTY_ASSISTANT_RETENTION_DAYS must be a whole number of days (0 = keep forever), "
+                                f"got {retention_text!r}") from None
+        state_home = Path(env.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
         return cls(
             root=Path(env.get("DUTY_ASSISTANT_ROOT") or _DEFAULT_ROOT),
             cache=Path(env.get("DUTY_ASSISTANT_CACHE") or Path.home() / ".cache" / "duty-assistant"),
@@ -117,6 +162,10 @@ class Settings:
             backend=backend,
             question_memo=memo,
             auth=env.get("DUTY_ASSISTANT_AUTH") or None,
+            state=Path(env.get("DUTY_ASSISTANT_STATE") or state_home / "duty-assistant"),
+            keep=keep,
+            retention_days=retention,
+            review_auth=env.get("DUTY_ASSISTANT_REVIEW_AUTH") or None,
         )
 
     def with_(self, **changes) -> "Settings":
