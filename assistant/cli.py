@@ -66,9 +66,9 @@ def cmd_model(args) -> int:
     if args.action == "verify":
         name = args.names[0] if args.names else models.DEFAULT_MODEL
         spec = models.get_spec(name)
-        mark = models.check_marked(spec.folder)
+        mark = models.check_marked(spec.folder, full=True)  # every file, read in full
         models.verify(spec.folder, spec.hashes or mark["weights"])
-        print(f"{name}: every weight file matches its sha256")
+        print(f"{name}: every weight file matches its sha256, and every other file the one recorded")
         if spec.reference_hashes:
             same = mark["weights"] == spec.reference_hashes
             print(f"{name}: {'bit-identical to' if same else 'built with other bits than'} our reference build"

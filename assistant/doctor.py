@@ -60,13 +60,16 @@ def checks(config, full: bool = False) -> list[Check]:
     results.append(_run("similar questions", lambda: f"{sum(map(len, load_similar_questions(known_ids={d.id for d in load_duties()}).values()))} questions"))
 
     def model():
-        ref = models.resolve(config.model)
+        ref = models.resolve(config.model)  # the load-time check: every file has its recorded sha256
         if full and ref.id in models.MODELS:
             spec = models.MODELS[ref.id]
-            models.verify(ref.folder, spec.hashes or models.check_marked(ref.folder)["weights"])
-            return f"{ref.id}: every weight file matches its sha256"
-        return (f"{ref.id}: files present with their verified sizes; files written since verification re-hashed "
-                "(use --full to re-hash all)")
+            mark = models.check_marked(ref.folder, full=True)
+            models.verify(ref.folder, spec.hashes or mark["weights"])
+            checked = f"{ref.id}: every weight file matches its sha256, and every other file the one recorded"
+        else:
+            checked = (f"{ref.id}: every file has its recorded sha256 (big files re-read when their size, mtime, "
+                       "ctime or inode changed; use --full to re-hash all)")
+        return f"{checked}; backend: {backend(ref, config, full)}"
 
     results.append(_run("model", model))
 
@@ -79,6 +82,36 @@ def checks(config, full: bool = False) -> list[Check]:
 
     results.append(_run("index", index))
     return results
+
+
+def backend(ref, config, full: bool = False) -> str:
+    """Which backend a start would answer with, and why not ONNX Runtime when `auto` would fall back to torch.
+    A damaged ONNX export raises (ModelError naming the fix): it is refused at load, never answered from."""
+    from assistant.models import onnx as onnx_model
+
+    chosen = config.backend if config.backend != "auto" else current().backend
+    if chosen == "torch":
+        return "torch (as configured)"
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return "torch, not ONNX Runtime: onnxruntime is not installed"
+    registered = ref.id in models.MODELS
+    folder = onnx_model.export_folder(ref.folder, ref.weights_sha256, registered)
+    problem = onnx_model.export_problem(folder, ref.folder, ref.weights_sha256)
+    if problem:
+        return (f"ONNX Runtime after a one-time export at the next start ({problem}; "
+                "`duty-assistant model fetch` exports it now)")
+    damage = onnx_model.export_damage(folder, full=full)
+    if damage:
+        raise models.ModelError(f"the ONNX copy of the model is damaged: {damage}; "
+                                f"{onnx_model.repair_hint(ref.folder, folder, registered)}")
+    try:  # what a start does first: open the question-encoding session
+        model = onnx_model.OnnxModel(folder, ref.folder, quantize_queries=config.quantize_queries)
+    except Exception as err:  # noqa: BLE001 — a start would fall back to torch: say so
+        return f"torch, not ONNX Runtime: its copy of the model does not load ({type(err).__name__}: {str(err)[:160]})"
+    note = models.backend_note(model)
+    return f"{note}; the ONNX copy has the sha256 recorded at export"
 
 
 def main(args) -> int:

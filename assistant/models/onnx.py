@@ -12,7 +12,10 @@ the model folder (or, for a model given by path, under the cache):
                        depend on it. Checked at export against float32 (cosine ≥ 0.99).
 - `embeddings.npy`   — the token-embedding table, read through a memory map (only the rows a text uses are
                        paged in: ~0.8 GB of the model never becomes resident memory).
-- `export.json`      — what it was exported from (weights hash, source file sizes), prompts, dimensions.
+- `export.json`      — what it was exported from (weights hash, source file sizes), prompts, dimensions, and
+                       the sha256 of each file above, recorded at export (after the check against torch): a
+                       file that no longer has it is refused (`ExportDamaged`, naming `model fetch`, which
+                       exports again), never answered from and never quietly replaced by the torch backend.
 
 `OnnxModel` quacks like the subset of `SentenceTransformer` that `encode.Encoder` uses: `prompts`,
 `get_embedding_dimension()`, `encode(texts, prompt=…, batch_size=…)`; plus `encode_questions()` for the query
@@ -35,7 +38,7 @@ import numpy as np
 
 from assistant.errors import ModelError
 
-EXPORT_FORMAT = 1
+EXPORT_FORMAT = 2  # 2: export.json records each file's sha256
 FOLDER = "onnx"
 META = "export.json"
 BLOCK = 32  # MatMulNBits block size along the input dimension
@@ -52,6 +55,10 @@ class OnnxUnavailable(ModelError):
     """The ONNX backend cannot be used for this model (no onnxruntime, export failed or did not verify)."""
 
 
+class ExportDamaged(ModelError):
+    """A file of a current ONNX export is missing or no longer has the sha256 recorded when it was exported."""
+
+
 def export_folder(model_folder: Path, weights_sha256: str, registered: bool) -> Path:
     """Where a model's export lives: inside a registered model's folder; for a model given by path, in the
     cache (never written into someone's own folder)."""
@@ -66,20 +73,49 @@ def _source_sizes(model_folder: Path) -> dict[str, int]:
 
 
 def export_problem(folder: Path, model_folder: Path, weights_sha256: str) -> str | None:
-    """Why an export cannot be used as it is (None: it is current and complete). Cheap: sizes only."""
+    """Why there is no current export to use (None: there is one; `export_damage` says whether it is whole).
+    Such an export is made (again) at load: it is derived from the verified weights."""
     try:
         meta = json.loads((folder / META).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):
         return "not exported"
-    if meta.get("format") != EXPORT_FORMAT or meta.get("weights_sha256") != weights_sha256:
+    if not isinstance(meta, dict) or meta.get("format") != EXPORT_FORMAT or meta.get("weights_sha256") != weights_sha256:
         return "exported from other weights or by other code"
     if meta.get("sources") != _source_sizes(model_folder):
         return "model files changed since the export"
-    for name, size in meta.get("files", {}).items():
+    return None
+
+
+def export_damage(folder: Path, full: bool = False) -> str | None:
+    """Which file of a current export no longer has the sha256 recorded at export (None: every file has it).
+    Cheap unless `full`: a big file is re-read only when its size, mtime, ctime or inode changed (integrity.py)."""
+    from assistant.models import integrity
+
+    try:
+        meta = json.loads((folder / META).read_text(encoding="utf-8"))
+        recorded = meta["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"{folder / META} is damaged"
+    sizes = meta.get("files", {})
+    if set(sizes) != set(recorded):
+        return f"{folder / META} is damaged (its files and hashes disagree)"
+    for name, size in sizes.items():  # a missing or cut-off file, without reading it
         file = folder / name
         if not file.exists() or file.stat().st_size != size:
-            return f"{name} is missing or changed"
+            return f"{file} is missing or changed since it was exported"
+    problems = integrity.check_files(folder, recorded, full=full)
+    if problems:
+        file = folder / problems[0].rel
+        return (f"{file} is missing" if problems[0].kind == "missing"
+                else f"{file} changed since it was exported (its sha256 differs)")
     return None
+
+
+def repair_hint(model_folder: Path, folder: Path, registered: bool) -> str:
+    """The command that exports a damaged export again."""
+    if registered:
+        return f"run `duty-assistant model fetch {Path(model_folder).name}` to export it again"
+    return f"delete {folder} (`rm -r {folder}`); it is exported again at the next start"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -278,8 +314,13 @@ def _int8_linear(linear):
 
         @staticmethod
         def symbolic(g, x, packed, scales, dequantised, k, n):
-            return g.op("com.microsoft::MatMulNBits", x, packed, scales, K_i=k, N_i=n, bits_i=8, block_size_i=BLOCK,
-                        accuracy_level_i=4)
+            out = g.op("com.microsoft::MatMulNBits", x, packed, scales, K_i=k, N_i=n, bits_i=8, block_size_i=BLOCK,
+                       accuracy_level_i=4)
+            # the output's shape (x's, last dimension n), stated here: the exporter cannot infer it for a custom
+            # op and would otherwise print a warning for each of the model's ~150 quantised layers
+            sizes = x.type().varyingSizes()
+            out.setType(x.type().with_sizes(list(sizes[:-1]) + [n]) if sizes is not None else x.type())
+            return out
 
     class Int8Linear(nn.Module):
         def __init__(self):
@@ -324,27 +365,50 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def export(model_folder: Path, weights_sha256: str, target: Path, st=None, say=None) -> Path:
     """Export a sentence-transformers model (loaded from `model_folder`, or `st`) into `target`, verify it
-    against torch on probe texts, and swap it in atomically. Raises OnnxUnavailable when it does not verify."""
+    against torch on probe texts, record each file's sha256, and swap it in atomically. Raises OnnxUnavailable
+    when it does not verify. One process exports at a time; one that waited finds the export made."""
+    say = say or (lambda message: None)
+    model_folder = Path(model_folder)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _export_lock(target):
+        if export_problem(target, model_folder, weights_sha256) is None and export_damage(target) is None:
+            return target  # another process exported it while this one waited for the lock
+        if st is None:
+            from assistant.models.offline import offline
+            offline()
+            from sentence_transformers import SentenceTransformer
+
+            st = SentenceTransformer(str(model_folder), device="cpu", local_files_only=True)
+        return _export(st.eval(), model_folder, weights_sha256, target, say)
+
+
+@contextlib.contextmanager
+def _export_lock(target: Path):
+    """One export of a model at a time (two servers starting together would otherwise race to swap it in)."""
+    import fcntl
+
+    with open(target.parent / f".{target.name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _export(st, model_folder: Path, weights_sha256: str, target: Path, say) -> Path:
     import copy
     import warnings
 
     import torch
 
-    say = say or (lambda message: None)
-    model_folder = Path(model_folder)
-    if st is None:
-        from assistant.models.offline import offline
-        offline()
-        from sentence_transformers import SentenceTransformer
+    from assistant.data.store import sha256_file
+    from assistant.models import integrity
 
-        st = SentenceTransformer(str(model_folder), device="cpu", local_files_only=True)
-    st = st.eval()
     prompts = dict(getattr(st, "prompts", {}) or {})
     query = prompts.get("query", "")
     document = prompts.get("document", prompts.get("passage", ""))
     dimension = (st.get_embedding_dimension() if hasattr(st, "get_embedding_dimension")
                  else st.get_sentence_embedding_dimension())
-    target.parent.mkdir(parents=True, exist_ok=True)
     for stale in target.parent.glob(f".{target.name}.*"):  # left by an export that was killed (not a running one)
         if stale.is_dir() and time.time() - stale.stat().st_mtime > 3600:
             shutil.rmtree(stale, ignore_errors=True)
@@ -380,9 +444,10 @@ def export(model_folder: Path, weights_sha256: str, target: Path, st=None, say=N
                     input_names=["inputs_embeds", "attention_mask"], output_names=["embedding"],
                     dynamic_axes={"inputs_embeds": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
                                   "embedding": {0: "batch"}},
-                    opset_version=17, do_constant_folding=True, custom_opsets={"com.microsoft": 1},
+                    opset_version=17, do_constant_folding=True,
+                    custom_opsets={"com.microsoft": 1} if variant != "fp32" else None,
                 )
-        meta["files"] = {p.name: p.stat().st_size for p in tmp.iterdir() if p.name != META}
+        meta["files"] = {p.name: p.stat().st_size for p in tmp.iterdir() if p.name not in (META, integrity.MEMO)}
         (tmp / META).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
         say("checking the export against the torch model")
         onnx = OnnxModel(tmp, model_folder, quantize_queries=True)
@@ -398,6 +463,9 @@ def export(model_folder: Path, weights_sha256: str, target: Path, st=None, say=N
                                           f"(cosine {worst:.5f} < {MIN_COSINE[variant]})")
         del onnx
         meta["checked_min_cosine"] = checked
+        # recorded only now that the files reproduce the verified model: later damage is told from these
+        meta["sha256"] = {name: sha256_file(tmp / name) for name in meta["files"]}
+        integrity.remember(tmp, meta["sha256"])
         (tmp / META).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
         if target.is_symlink() or target.is_file():
             target.unlink()
@@ -425,4 +493,8 @@ def load(model_folder: Path, weights_sha256: str, registered: bool, quantize_que
         print(f"duty-assistant: preparing the ONNX Runtime copy of the model in {folder} (once, about a minute)",
               file=sys.stderr)
         export(Path(model_folder), weights_sha256, folder)
+    damage = export_damage(folder)
+    if damage:
+        raise ExportDamaged(f"the ONNX copy of the model is damaged: {damage}; "
+                            f"{repair_hint(model_folder, folder, registered)}")
     return OnnxModel(folder, Path(model_folder), quantize_queries=quantize_queries, threads=threads)

@@ -13,13 +13,15 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from assistant.settings import current
-from assistant.data.store import sha256_file
+from assistant.data.store import sha256_file, write_atomic
 from assistant.errors import ModelError
+from assistant.models import integrity
 from assistant.models.fetch import fetch_e5, fetch_gemma, fetch_tuned
 from assistant.models.offline import offline
 
@@ -105,6 +107,21 @@ def weight_files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*.safetensors"))
 
 
+def model_files(folder: Path) -> list[str]:
+    """Every file of a model folder that loading may read: all but our own records and the ONNX export (which
+    records its own hashes, onnx.py)."""
+    from assistant.models.onnx import FOLDER as ONNX_FOLDER
+
+    found = []
+    for path in folder.rglob("*"):
+        rel = path.relative_to(folder)
+        if rel.parts[0] == ONNX_FOLDER or rel.name in (VERIFIED_MARK, integrity.MEMO) or rel.name.startswith("."):
+            continue
+        if path.is_file():
+            found.append(str(rel))
+    return sorted(found)
+
+
 def verify(folder: Path, expected: dict[str, str]) -> dict[str, str]:
     """Hash every weight file; raise ModelError on a missing file or a mismatch with `expected`."""
     actual = {}
@@ -144,8 +161,11 @@ def fetch(name: str = DEFAULT_MODEL, progress: bool = True, force: bool = False)
     try:
         spec.fetch(spec, building, progress)
         hashes = verify(building, spec.hashes)
+        integrity.remember(building, hashes)
+        files = {**integrity.hash_files(building, [r for r in model_files(building) if r not in hashes]), **hashes}
         sizes = {rel: (building / rel).stat().st_size for rel in hashes}
-        mark = {"model": spec.name, "weights": hashes, "sizes": sizes, "weights_sha256": combined_hash(hashes)}
+        mark = {"model": spec.name, "weights": hashes, "sizes": sizes, "weights_sha256": combined_hash(hashes),
+                "files": files}
         if recipe is not None:
             mark["recipe"] = recipe
         (building / VERIFIED_MARK).write_text(json.dumps(mark, indent=1), encoding="utf-8")
@@ -162,37 +182,49 @@ def combined_hash(hashes: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()
 
 
-def check_marked(folder: Path) -> dict:
-    """Cheap check at load time: the verified mark exists, every weight file still has its size, and a weight
-    file written after the mark (changed in place, or copied) still has its verified sha256. A file that passes
-    that re-hash renews the mark's time, so the next load is cheap again."""
+FIX_MODEL = "run `duty-assistant model fetch --force` to fetch it again"
+
+
+def check_marked(folder: Path, full: bool = False) -> dict:
+    """The load-time check: the verified mark exists and every file of the model still has the sha256 recorded
+    when it was verified (integrity.py: a big file is re-read only when its size, mtime, ctime or inode changed;
+    `full` re-reads every file). Returns the mark; raises ModelError naming the file and the fix."""
     mark_file = folder / VERIFIED_MARK
     try:
         mark = json.loads(mark_file.read_text(encoding="utf-8"))
-        marked_at = mark_file.stat().st_mtime_ns
-    except (FileNotFoundError, json.JSONDecodeError):
+        if not isinstance(mark, dict):
+            raise ValueError("not an object")
+    except (FileNotFoundError, ValueError):
         raise ModelError(f"model in {folder} was never verified; run `duty-assistant model fetch --force`") from None
-    rehashed = False
-    for rel, size in mark.get("sizes", {}).items():
+    for rel, size in mark.get("sizes", {}).items():  # a missing or cut-off weight file, without reading it
         file = folder / rel
         if not file.exists() or file.stat().st_size != size:
-            raise ModelError(
-                f"model file {file} is missing or changed since it was verified; "
-                "run `duty-assistant model fetch --force` to fetch it again"
-            )
-        expected = mark.get("weights", {}).get(rel)
-        if expected and file.stat().st_mtime_ns > marked_at:
-            if sha256_file(file) != expected:
-                raise ModelError(
-                    f"model file {file} changed since it was verified (its sha256 differs); "
-                    "run `duty-assistant model fetch --force` to fetch it again"
-                )
-            rehashed = True
-    if rehashed:
-        try:
-            os.utime(mark_file)
-        except OSError:  # a read-only cache: the check stays correct, only slower
-            pass
+            raise ModelError(f"model file {file} is missing or changed since it was verified; {FIX_MODEL}")
+    if "files" not in mark:
+        mark = _record_every_file(folder, mark)
+    problems = integrity.check_files(folder, mark["files"], full=full)
+    if problems:
+        file = folder / problems[0].rel
+        if problems[0].kind == "missing":
+            raise ModelError(f"model file {file} is missing or changed since it was verified; {FIX_MODEL}")
+        raise ModelError(f"model file {file} changed since it was verified (its sha256 differs); {FIX_MODEL}")
+    return mark
+
+
+def _record_every_file(folder: Path, mark: dict) -> dict:
+    """A mark written before every file was recorded holds only the weights' sha256: check the weights in full
+    against it (their official hashes, for a registered model) and record the other files' sha256 now."""
+    weights = mark.get("weights", {})
+    for rel, expected in sorted(weights.items()):
+        if sha256_file(folder / rel) != expected:
+            raise ModelError(f"model file {folder / rel} changed since it was verified (its sha256 differs); {FIX_MODEL}")
+    integrity.remember(folder, weights)
+    others = integrity.hash_files(folder, [r for r in model_files(folder) if r not in weights])
+    mark = {**mark, "files": {**others, **weights}}
+    try:
+        write_atomic(folder / VERIFIED_MARK, json.dumps(mark, indent=1))
+    except OSError:  # a read-only cache: checked in full for this load, and again next time
+        pass
     return mark
 
 
@@ -267,12 +299,38 @@ def load(ref: ModelRef, threads: int | None = None, backend: str | None = None, 
                                     quantize_queries=quantize_queries, threads=threads)
             ONNX_FALLBACK = None
             return model
-        except Exception as err:  # noqa: BLE001 — auto falls back to torch, which reports real model damage
+        except onnx_model.ExportDamaged:  # never answered from, nor quietly replaced by torch: say the fix
+            raise
+        except Exception as err:  # noqa: BLE001 — auto falls back to torch, and says so (log, doctor, page)
             if backend == "onnx":
                 raise ModelError(f"the ONNX backend cannot run {ref.id} ({type(err).__name__}: {str(err)[:200]}); "
                                  "use the torch backend") from err
             ONNX_FALLBACK = f"{type(err).__name__}: {str(err)[:200]}"
+            print(f"duty-assistant: warning: the ONNX backend cannot run {ref.id} ({ONNX_FALLBACK}); answering with "
+                  "the torch backend (slower, more memory). `duty-assistant doctor` says more.", file=sys.stderr)
+            model = load_torch(ref, threads)
+            model.fallback_reason = ONNX_FALLBACK
+            return model
     return load_torch(ref, threads)
+
+
+def backend_of(model) -> tuple[str, str | None]:
+    """(backend, why it is not the ONNX one when `auto` chose it) of a loaded model: ("onnx", None) for ONNX
+    Runtime, ("torch", None) when torch was asked for, ("torch", reason) when `auto` fell back to torch."""
+    if getattr(model, "backend", None) == "onnx":
+        return "onnx", None
+    return "torch", getattr(model, "fallback_reason", None)
+
+
+def backend_note(model) -> str:
+    """One line for the log, the page footer and doctor: which backend answers, and why when it fell back."""
+    backend, reason = backend_of(model)
+    if backend == "onnx":
+        variant = getattr(model, "query_variant", "fp32")
+        return "ONNX Runtime" + (" (8-bit question encoding)" if variant == "int8" else "")
+    if reason:
+        return f"torch — the ONNX backend could not be used ({reason})"
+    return "torch"
 
 
 def prepare_onnx(ref: ModelRef, progress: bool = False) -> str | None:
@@ -284,7 +342,8 @@ def prepare_onnx(ref: ModelRef, progress: bool = False) -> str | None:
     except ImportError:
         return "onnxruntime is not installed"
     folder = onnx_model.export_folder(ref.folder, ref.weights_sha256, ref.id in MODELS)
-    if onnx_model.export_problem(folder, ref.folder, ref.weights_sha256) is None:
+    if (onnx_model.export_problem(folder, ref.folder, ref.weights_sha256) is None
+            and onnx_model.export_damage(folder) is None):
         return None
     try:
         onnx_model.export(ref.folder, ref.weights_sha256, folder, say=print if progress else None)
