@@ -242,7 +242,9 @@ class Assistant:
         if encoder.dimension != loaded.manifest.dimension:
             raise IndexProblem(f"the index for {ref.id} has dimension {loaded.manifest.dimension} but the model "
                                f"gives {encoder.dimension}; run `duty-assistant index build --force`")
-        return cls(data, _retriever(data, loaded, encoder, config, ref.id), loaded, config, ref.id, settings)
+        opened = cls(data, _retriever(data, loaded, encoder, config, ref.id), loaded, config, ref.id, settings)
+        opened.index_folder = config_index_dir(config, ref.id, index_root or settings.index)  # review/live.py writes it
+        return opened
 
     def with_config(self, **changes) -> "Assistant":
         """A variant of this assistant with other question-time settings, sharing its data, model and index.
