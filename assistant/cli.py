@@ -177,6 +177,30 @@ def cmd_bench(args) -> int:
     return bench_main(args)
 
 
+def cmd_state(args) -> int:
+    from assistant.review.cli import state_main
+
+    return state_main(args)
+
+
+def cmd_review(args) -> int:
+    from assistant.review.cli import review_main
+
+    return review_main(args)
+
+
+def cmd_similar(args) -> int:
+    from assistant.review.cli import similar_main
+
+    return similar_main(args)
+
+
+def cmd_list(args) -> int:
+    from assistant.data.update import main as update_main
+
+    return update_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="duty-assistant",
@@ -253,6 +277,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_arguments(p)
     p.set_defaults(func=cmd_bench)
+    from assistant.review import cli as review_cli
+
+    p = sub.add_parser("state", help="the feedback database: `show` counts, `purge` old questions")
+    review_cli.add_state_arguments(p)
+    p.set_defaults(func=cmd_state)
+
+    p = sub.add_parser("review", help="the Review desk: list, attach, out-of-scope, lexicon, dismiss, orphans")
+    review_cli.add_review_arguments(p)
+    p.set_defaults(func=cmd_review)
+
+    p = sub.add_parser("similar", help="similar questions to and from CSV / XLSX: export FILE, import FILE")
+    review_cli.add_similar_arguments(p)
+    p.set_defaults(func=cmd_similar)
+
+    p = sub.add_parser("list", help="next year's list: `list update NEW.txt [--apply]` aligns, reports, swaps in")
+    from assistant.data.update import add_arguments as update_arguments
+
+    update_arguments(p)
+    p.set_defaults(func=cmd_list)
     return parser
 
 

@@ -13,6 +13,7 @@
 | DUTY_ASSISTANT_BACKEND | auto, onnx or torch | auto |
 | DUTY_ASSISTANT_QUESTION_MEMO | how many recent question vectors a process remembers (0 = off) | 4096 |
 | DUTY_ASSISTANT_AUTH | web login, `user:password[,user2:password2]` | none |
+| DUTY_ASSISTANT_ROUTE_MODEL | model for questions the default model cannot read (Uyghur, Kazakh); `off` = none | e5-small |
 | DUTY_ASSISTANT_STATE | feedback database and pending list updates (outside the clone) | ~/.local/state/duty-assistant |
 | DUTY_ASSISTANT_KEEP | which questions are kept: `off`, `feedback` (marked ones and those not answered), `all` | feedback |
 | DUTY_ASSISTANT_RETENTION_DAYS | kept questions older than this are deleted (0 = never) | 90 |
@@ -48,6 +49,8 @@ class Settings:
     state: Path = Path.home() / ".local" / "state" / "duty-assistant"
     keep: str = "feedback"
     retention_days: int = 90
+    # questions in Uyghur or Kazakh go to this model's own index (assistant/search/route.py); None: no route
+    route_model: str | None = "e5-small"
     review_auth: str | None = None
 
     # -- where things live --------------------------------------------------------------------------------
@@ -62,6 +65,12 @@ class Settings:
 
     @property
     def default_source(self) -> Path:
+        """The current list: the file data/source/CURRENT names (written by `list update --apply`), else the 2025 list."""
+        pointer = self.source_dir / "CURRENT"
+        if pointer.exists():
+            name = pointer.read_text(encoding="utf-8").strip()
+            if name:
+                return self.source_dir / name
         return self.source_dir / "banjiegou-2025.txt"
 
     @property
@@ -117,6 +126,20 @@ class Settings:
         return self.state / "updates"
 
     @property
+    def glossary(self) -> Path:
+        """Uyghur and Kazakh versions of the fixed labels (assistant/glossary.py)."""
+        return self.data / "glossary.tsv"
+
+    @property
+    def route_lexicon(self) -> Path:
+        """Uyghur and Kazakh words → the list's words, for routed questions (assistant/search/route.py)."""
+        return self.data / "lexicon_ug_kk.tsv"
+
+    def calibration_for(self, model_id: str) -> Path:
+        """The confidence models fitted for the route model (the default model's are in `calibration`)."""
+        return self.data / f"calibration-{model_id}.json"
+
+    @property
     def index(self) -> Path:
         return self.root / "index"
 
@@ -166,10 +189,19 @@ class Settings:
             keep=keep,
             retention_days=retention,
             review_auth=env.get("DUTY_ASSISTANT_REVIEW_AUTH") or None,
+            route_model=_route_model(env.get("DUTY_ASSISTANT_ROUTE_MODEL")),
         )
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
+
+
+def _route_model(value: str | None) -> str | None:
+    """DUTY_ASSISTANT_ROUTE_MODEL: unset → e5-small; off, none, 0 or empty → no route; else a model name or folder."""
+    if value is None:
+        return Settings.route_model
+    value = value.strip()
+    return None if value.lower() in ("", "off", "none", "0", "false") else value
 
 
 @functools.cache
