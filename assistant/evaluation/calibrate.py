@@ -143,6 +143,8 @@ def main(args) -> int:
 
     assistant = Assistant.open(config=config_from(args), build=True, progress=not args.quiet)
     paths = [Path(p) for p in args.questions] or [assistant.settings.root / p for p in DEV_SETS]
+    if not args.questions and assistant.settings.out_of_scope.exists():  # recorded at the Review desk
+        paths.append(assistant.settings.out_of_scope)
     calibration = calibrate(assistant, paths, args.max_wrong, args.max_lost, progress=not args.quiet)
     out = Path(args.out) if args.out else assistant.settings.calibration
     write_atomic(out, json.dumps(calibration.to_json(), ensure_ascii=False, indent=1) + "\n")
