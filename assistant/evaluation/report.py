@@ -157,13 +157,14 @@ def chart(results: list[Metrics], path: Path, title: str) -> None:
 def ablation_markdown(results: list[Metrics], title: str) -> str:
     lines = [f"## Ablation — {title}", "",
              "| configuration | top-1 | hit@5 | MRR@10 | colloquial | front_desk | typo | english | message | department "
-             "| out-of-scope declined | wrongly declined |", "|---" * 12 + "|"]
+             "| out-of-scope declined | wrongly declined | confidently wrong | right and answered |", "|---" * 14 + "|"]
     for r in results:
         style = r.by["style"]
         cells = [fmt(style.get(s, {}).get("hit_rate@1")) for s in ("colloquial", "front_desk", "typo", "english", "message", "department")]
         lines.append(f"| {r.name} | {fmt(r.overall['hit_rate@1'])} | {fmt(r.overall['hit_rate@5'])} | "
                      f"{fmt(r.overall['mrr@10'])} | " + " | ".join(cells)
-                     + f" | {fmt(r.declined_out_of_scope)} | {fmt(r.wrongly_declined)} |")
+                     + f" | {fmt(r.declined_out_of_scope)} | {fmt(r.wrongly_declined)} | "
+                     f"{fmt(r.trust.get('confidently_wrong'))} | {fmt(r.trust.get('right_and_answered'))} |")
     return "\n".join(lines) + "\n"
 
 

@@ -37,6 +37,8 @@ ABLATIONS: dict[str, dict] = {
     "+ a place in the first five for a long message's other matter (sentence picks)": {"sentence_slots": 1},
     "− decline cues (lexical bonus, unlisted-fact penalty)": {"decline_lexical_bonus": 0.0, "unlisted_fact_penalty": 0.0},
     "decline on list text only (no similar questions)": {"decline_question_weight": 0.0},
+    "− calibrated confidence (the plain decline rule of the first round)": {"calibrated": False},
+    "+ lexicon boost 0.1 (duties using the words an everyday word maps to)": {"lexicon_boost": 0.1},
     "Matryoshka 256 dims": {"dim": 256},
 }
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -55,6 +56,10 @@ class Features:
     unlisted_fact: float  # asks for a fact no list holds (an amount, a phone number, opening hours)
     unlisted_matter: float  # names a matter the list does not hold (a registration, a certificate …)
     long: float  # a long, message-style question
+    text_agrees: float  # among the list's own text alone, the first duty matched best
+    question_agrees: float  # among the similar questions alone, the first duty's matched best
+    close_duties: float  # other duties within 0.03 of the first duty's fused score (ambiguity)
+    english: float  # the question is in English
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.float64)
@@ -109,7 +114,9 @@ class Calibration:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             raise DataError(f"{path} is damaged ({type(err).__name__}: {err}); {fix}") from None
         if calibration.features != FEATURE_NAMES:
-            raise DataError(f"{path} was fitted on other features than this version computes; {fix}")
+            # stale, not damaged: answer with the plain rule meanwhile, and say so (doctor says it too)
+            print(f"duty-assistant: warning: {stale_message(path)}", file=sys.stderr)
+            return None
         return calibration
 
     def to_json(self) -> dict:
@@ -129,6 +136,22 @@ class Calibration:
         if p_right >= self.answer_threshold:
             return "answer", p_right, p_scope
         return ("possibly" if p_scope >= self.scope_threshold else "not_in_list"), p_right, p_scope
+
+
+def stale_message(path: Path) -> str:
+    return (f"{path} was fitted on other features than this version computes, so the plain decline rule is used; "
+            "run `duty-assistant calibrate` to fit it again")
+
+
+def check(path: Path) -> str:
+    """For `doctor`: what is wrong with the calibration file, or "" when it is current (raises DataError when
+    it is damaged)."""
+    if not path.exists():
+        return f"{path} is missing, so the plain decline rule is used; run `duty-assistant calibrate`"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if tuple(data.get("features", ())) != FEATURE_NAMES:
+        return stale_message(path)
+    return ""
 
 
 def _model_fields(data: dict) -> dict:

@@ -2,14 +2,19 @@
 
 Layout (`index/<model>/`): `vectors.faiss`, `units.jsonl` (row i of the FAISS index is line i), and
 `manifest.json` (what the index was built from, so a stale or damaged index is caught when loading).
-Written atomically: everything goes into a temporary folder that replaces the old one only when complete.
+Written atomically: everything goes into a temporary folder `.<model>.XXXX` that replaces the old one only when
+complete (the old one is renamed `<model>.old` for the moment between the two renames). A build killed between
+them leaves `<model>.old` and no `<model>`: the next load puts it back (`recover_swap`); a build killed while
+writing leaves its temporary folder, which the next build removes (`remove_stale_builds`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -25,6 +30,8 @@ from assistant.errors import IndexProblem
 
 MANIFEST_VERSION = 1
 FIX = "run `duty-assistant index build --force`"
+BUILDER = "building.pid"  # in a build's temporary folder: the process writing it
+STALE_BUILD_SECONDS = 6 * 3600  # a temporary folder without a live builder, or this old, is left from a kill
 
 
 
@@ -96,8 +103,11 @@ def write_index(
     if len(units) != len(vectors):
         raise ValueError(f"{len(units)} units but {len(vectors)} vectors")
     folder.parent.mkdir(parents=True, exist_ok=True)
+    recover_swap(folder)
+    remove_stale_builds(folder)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
+        (tmp / BUILDER).write_text(str(os.getpid()), encoding="utf-8")
         os.chmod(tmp, folder.parent.stat().st_mode & 0o777)  # mkdtemp makes it private (0700): as its parent
         faiss.write_index(make_faiss(vectors, index_type, *hnsw), str(tmp / "vectors.faiss"))
         with open(tmp / "units.jsonl", "w", encoding="utf-8") as out:
@@ -122,16 +132,85 @@ def write_index(
             "Built by `duty-assistant index build`; do not edit. Rebuild with `duty-assistant index build --force`.\n",
             encoding="utf-8",
         )
-        old = folder.parent / (folder.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if folder.exists():
-            os.replace(folder, old)
-        os.replace(tmp, folder)
+        (tmp / BUILDER).unlink()
+        old = _old(folder)
+        with _swap_lock(folder):
+            shutil.rmtree(old, ignore_errors=True)
+            if folder.exists():
+                os.replace(folder, old)
+            os.replace(tmp, folder)
         shutil.rmtree(old, ignore_errors=True)
         return manifest
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _old(folder: Path) -> Path:
+    return folder.parent / (folder.name + ".old")
+
+
+@contextlib.contextmanager
+def _swap_lock(folder: Path):
+    """The swap's two renames and their recovery, one process at a time (a lock on the index root folder
+    itself, so no lock file is left beside the indexes)."""
+    import fcntl
+
+    fd = os.open(folder.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def recover_swap(folder: Path) -> bool:
+    """Put `<name>.old` back when a build was killed between the swap's two renames (no `<name>` then). Also
+    removes an `.old` left beside a current index by a build killed just after the swap. Returns True when it
+    put an index back."""
+    old = _old(folder)
+    if not old.is_dir():
+        return False
+    with _swap_lock(folder):
+        if not old.is_dir():
+            return False
+        if folder.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            return False
+        os.replace(old, folder)
+    print(f"duty-assistant: put back the index {folder} (a build was stopped while swapping it)", file=sys.stderr)
+    return True
+
+
+def _builder_alive(tmp: Path) -> bool:
+    try:
+        pid = int((tmp / BUILDER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_builds(folder: Path) -> list[Path]:
+    """Remove temporary folders of builds of `folder` that were killed: their builder process is gone (or they
+    are older than STALE_BUILD_SECONDS). A running build's folder is left alone. Returns what it removed."""
+    removed = []
+    for tmp in folder.parent.glob(f".{folder.name}.*"):
+        if not tmp.is_dir() or tmp.is_symlink():
+            continue
+        try:
+            age = time.time() - tmp.stat().st_mtime
+        except OSError:
+            continue
+        if not _builder_alive(tmp) or age > STALE_BUILD_SECONDS:
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+    return removed
 
 
 def read_manifest(folder: Path) -> Manifest:
@@ -141,14 +220,20 @@ def read_manifest(folder: Path) -> Manifest:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
         return Manifest(**data)
+    except UnicodeDecodeError as err:
+        raise IndexProblem(f"the index manifest {file} is damaged (not UTF-8 text at byte {err.start}); {FIX}") from None
     except (json.JSONDecodeError, TypeError) as err:
         raise IndexProblem(f"the index manifest {file} is damaged ({err}); {FIX}") from None
+    except OSError as err:
+        raise IndexProblem(f"the index manifest {file} cannot be read ({err.strerror or err}); {FIX}") from None
 
 
 def stale_reasons(manifest: Manifest, *, model: str, weights: str, inputs: dict) -> list[str]:
     """Why an index no longer matches what it should be built from (empty: it is current)."""
     reasons = []
-    if manifest.format != MANIFEST_VERSION or manifest.code_version != __version__:
+    if manifest.format != MANIFEST_VERSION:
+        reasons.append(f"its manifest is format {manifest.format!r}, this version reads format {MANIFEST_VERSION}")
+    elif manifest.code_version != __version__:
         reasons.append(f"built by code version {manifest.code_version}, this is {__version__}")
     if manifest.model != model:
         reasons.append(f"built with model {manifest.model}, now {model}")
@@ -175,6 +260,7 @@ def load_index(folder: Path, *, model: str, weights: str, inputs: dict) -> Loade
     """Load and validate; raise IndexProblem naming what is wrong and the command that fixes it."""
     import faiss
 
+    recover_swap(folder)
     manifest = read_manifest(folder)
     reasons = stale_reasons(manifest, model=model, weights=weights, inputs=inputs)
     if reasons:
@@ -191,7 +277,10 @@ def load_index(folder: Path, *, model: str, weights: str, inputs: dict) -> Loade
         raise IndexProblem(f"index file {vectors_file} cannot be read ({str(err).splitlines()[0]}); {FIX}") from None
     with open(units_file, encoding="utf-8") as handle:
         units = [Unit(**json.loads(line)) for line in handle if line.strip()]
-    if index.ntotal != manifest.unit_count or len(units) != manifest.unit_count or index.d != manifest.dimension:
+    if index.d != manifest.dimension:
+        raise IndexProblem(f"index at {folder} is inconsistent (its vectors have dimension {index.d}, the manifest "
+                           f"says {manifest.dimension}); {FIX}")
+    if index.ntotal != manifest.unit_count or len(units) != manifest.unit_count:
         raise IndexProblem(
             f"index at {folder} is inconsistent ({index.ntotal} vectors, {len(units)} units, manifest says "
             f"{manifest.unit_count}); {FIX}"

@@ -187,6 +187,10 @@ class Retriever:
             query.sentences = sentences if len(sentences) > 1 else []
         return query
 
+    def _mentioning(self, terms: list[str]) -> np.ndarray:
+        """1.0 for each duty whose own text (title, steps) uses any of `terms`, else 0.0."""
+        return np.array([any(term in text for term in terms) for text in self.duty_text], dtype=np.float32)
+
     def is_long(self, query: Query) -> bool:
         """A message rather than a question: `long_chars` characters (English words are longer: three times)."""
         return len(query.question) >= self.config.long_chars * (3 if query.lang == "en" else 1)
@@ -250,6 +254,9 @@ class Retriever:
                 score = score + self.config.department_boost * mask
         for kind in query.list_intent:
             score = score + self.config.list_intent_boost * self.list_mask[kind]
+        if self.config.lexicon_boost and query.expansions:
+            # an everyday word the lexicon maps to the list's words is evidence for the duties using those words
+            score = score + self.config.lexicon_boost * self._mentioning(query.expansions)
         allowed = np.array([filters.allows(d) for d in self.duties]) if filters else np.ones(n_duties, bool)
         kept = np.where(allowed, score, -np.inf)
         order = [int(i) for i in np.argsort(-kept, kind="stable") if np.isfinite(kept[i])]
@@ -302,6 +309,11 @@ class Retriever:
         own_question = float(unit_scores[asked].max()) if len(asked) else own_text
         duty_text = self.duty_text[first]
         expansions = [t for t in query.expansions + query.corrections if t]
+        # which duty each kind of unit alone puts first: the list's own text, and the similar questions
+        content_best = np.full(len(self.duties), -1.0, dtype=np.float32)
+        np.maximum.at(content_best, self.unit_duty[~self.is_question], unit_scores[~self.is_question])
+        question_best = np.full(len(self.duties), -1.0, dtype=np.float32)
+        np.maximum.at(question_best, self.unit_duty[self.is_question], unit_scores[self.is_question])
         return Features(
             topic=topic,
             top_dense=float(dense[first]),
@@ -320,6 +332,10 @@ class Retriever:
             unlisted_fact=float(bool(query.unlisted_fact)),
             unlisted_matter=float(bool(query.unlisted_matter)),
             long=float(self.is_long(query)),
+            text_agrees=float(int(np.argmax(content_best)) == first),
+            question_agrees=float(int(np.argmax(question_best)) == first),
+            close_duties=float(np.sum(fused >= fused[first] - 0.03) - 1),
+            english=float(query.lang == "en"),
         )
 
     def _confidence(self, unit_scores: np.ndarray, allowed_units: np.ndarray, cue: bool) -> float:

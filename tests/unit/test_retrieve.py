@@ -1,0 +1,116 @@
+"""Retrieval without the real model: fusion, evidence, tiers, declining and filters, with a bag-of-characters
+encoder and a tiny FAISS index over real duties (tests/unit/fakes.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.domain import ListKind
+from assistant.search.config import RetrievalConfig
+from assistant.search.confidence import FEATURE_NAMES, Calibration, LogisticModel
+from assistant.search.retrieve import Filters
+from tests.unit.fakes import tiny_retriever
+
+IDS = ["coop-19", "basic-43", "basic-28", "reclaimed-2", "reclaimed-32", "basic-84"]
+SIMILAR = {"coop-19": ["谁管流浪狗", "街上的野狗谁来抓"], "basic-28": ["低保怎么申请"], "reclaimed-2": ["婚姻状况证明去哪开"]}
+
+
+@pytest.fixture(scope="module")
+def retriever(duties, registry):
+    return tiny_retriever(duties, registry, IDS, SIMILAR)
+
+
+def constant(p_right: float, p_scope: float) -> Calibration:
+    """A calibration whose two models always say `p_right` and `p_scope` (all weights zero, bias = logit)."""
+    zeros = tuple(0.0 for _ in FEATURE_NAMES)
+    ones = tuple(1.0 for _ in FEATURE_NAMES)
+    logit = lambda p: float(np.log(p / (1 - p)))
+    return Calibration("bag-of-characters", FEATURE_NAMES, LogisticModel(zeros, logit(p_right), zeros, ones),
+                       LogisticModel(zeros, logit(p_scope), zeros, ones), answer_threshold=0.6, scope_threshold=0.5,
+                       fitted_on={})
+
+
+def test_the_closest_duty_comes_first_with_its_matched_step(retriever):
+    result = retriever.search("谁管流浪狗", k=3)
+    assert result.hits[0].duty.id == "coop-19"
+    assert len(result.hits) == 3 and [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
+    stray = retriever.search("流浪犬的捕捉", k=1).hits[0]
+    matched = [stray.duty.steps[i].text for i in stray.matched_steps]
+    assert stray.duty.id == "coop-19" and any("流浪犬" in text for text in matched)
+
+
+def test_a_named_county_body_lifts_its_duties(retriever):
+    question = "县民政局 证明"
+    plain = retriever.with_config(retriever.config.with_(department_boost=0.0)).search(question, k=6)
+    boosted = retriever.search(question, k=6)
+    lift = lambda result, duty_id: next(h.score for h in result.hits if h.duty.id == duty_id)
+    assert "奇台县民政局" in boosted.query.departments
+    assert lift(boosted, "reclaimed-2") - lift(plain, "reclaimed-2") == pytest.approx(retriever.config.department_boost)
+    assert boosted.hits[0].duty.id == "reclaimed-2"
+
+
+def test_bm25_weight_changes_the_fused_score_only_by_its_share(retriever):
+    without = retriever.with_config(retriever.config.with_(bm25_weight=0.0)).search("流浪犬", k=6)
+    with_bm25 = retriever.search("流浪犬", k=6)
+    top = {h.duty.id: h.score for h in with_bm25.hits}
+    for hit in without.hits:
+        assert 0.0 <= top[hit.duty.id] - hit.score <= retriever.config.bm25_weight + 1e-6
+
+
+def test_without_a_calibration_the_rule_decides_the_tier(retriever):
+    rule = retriever.with_config(retriever.config.with_(decline_threshold=0.5, related_threshold=0.3))
+    assert rule.search("谁管流浪狗").tier == "answer"
+    nothing = rule.search("qqqq zzzz")
+    assert nothing.tier == "not_in_list" and not nothing.nearby and not nothing.related
+    assert nothing.hits, "the ranking is kept for the evaluator even when nothing is shown"
+    # a question for a fact no list holds is not answered, however well its topic matches
+    amount = rule.with_config(rule.config.with_(unlisted_fact_penalty=1.0)).search("低保一个月能领多少钱")
+    assert amount.query.unlisted_fact and amount.tier == "not_in_list"
+
+
+@pytest.mark.parametrize("p_right, p_scope, tier", [(0.9, 0.9, "answer"), (0.5, 0.9, "possibly"),
+                                                    (0.5, 0.2, "not_in_list"), (0.61, 0.01, "answer")])
+def test_a_calibration_decides_the_tier_from_its_two_probabilities(duties, registry, p_right, p_scope, tier):
+    calibrated = tiny_retriever(duties, registry, IDS, SIMILAR, calibration=constant(p_right, p_scope))
+    result = calibrated.search("谁管流浪狗")
+    assert result.tier == tier and result.confidence == pytest.approx(p_right)
+    assert result.features is not None and set(result.features.to_json()) == set(FEATURE_NAMES)
+    off = calibrated.with_config(calibrated.config.with_(calibrated=False)).search("谁管流浪狗")
+    assert off.p_scope is None  # the rule, not the calibration
+
+
+def test_a_calibration_for_another_model_is_not_used(duties, registry):
+    other = constant(0.01, 0.01)
+    other = Calibration("some-other-model", other.features, other.right, other.scope, 0.6, 0.5, {})
+    assert tiny_retriever(duties, registry, IDS, SIMILAR, calibration=other).calibration is None
+
+
+def test_features_say_whether_the_signals_agree(retriever):
+    features = retriever.search("谁管流浪狗").features
+    assert features.dense_agrees == 1.0 and features.question_agrees == 1.0 and features.margin > 0
+    assert features.own_question >= features.own_text  # a similar question is word for word the question
+    assert retriever.search("离婚去哪办").features.unlisted_matter == 1.0
+
+
+def test_a_filter_is_part_of_the_question(retriever):
+    filters = Filters(list=ListKind.RECLAIMED)
+    result = retriever.search("谁管流浪狗", filters=filters)
+    assert {h.duty.list for h in result.hits} == {ListKind.RECLAIMED}
+    assert result.filters is filters
+    assert result.outside_filter is not None and result.outside_filter.duty.id == "coop-19"
+    # confidence over the allowed duties only: the stray-dog duty's units no longer count
+    assert result.signals["topic"] < retriever.search("谁管流浪狗").signals["topic"]
+    own = retriever.search("婚姻状况证明", filters=filters)
+    assert own.outside_filter is None and own.hits[0].duty.id == "reclaimed-2"
+
+
+def test_k_and_bad_input(retriever):
+    from assistant.errors import QuestionError
+
+    assert len(retriever.search("狗", k=2).hits) == 2
+    assert len(retriever.search("狗").hits) == min(RetrievalConfig().k, len(IDS))
+    with pytest.raises(QuestionError, match="at least 1"):
+        retriever.search("狗", k=0)
+    with pytest.raises(QuestionError, match="only punctuation"):
+        retriever.search("？！…")
