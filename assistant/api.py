@@ -27,7 +27,7 @@ from assistant.search.config import RetrievalConfig
 from assistant.data.departments import Registry
 from assistant.domain import Duty, ListKind
 from assistant.search.encode import Encoder
-from assistant.search.index import LoadedIndex, Manifest, index_dir, load_index, write_index
+from assistant.search.index import LoadedIndex, Manifest, index_dir, load_index, recover_swap, write_index
 from assistant.search.query import OTHER_SCRIPT_NOTICE, other_script
 from assistant.search.confidence import Calibration
 from assistant.search.retrieve import Filters, Result, Retriever
@@ -136,6 +136,7 @@ def ensure_index(
     ref = ref or models.resolve(config.model)
     folder = config_index_dir(config, ref.id, index_root or settings.index)
     inputs = index_inputs(config, settings)
+    recover_swap(folder)  # a build killed mid-swap left the previous index as `.old`: serve it, do not rebuild
     if not force and (folder / "manifest.json").exists():
         try:
             return load_index(folder, model=ref.id, weights=ref.weights_sha256, inputs=inputs), False

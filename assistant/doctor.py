@@ -41,7 +41,7 @@ def _run(name: str, fn: Callable[[], str]) -> Check:
 
 def checks(config, full: bool = False) -> list[Check]:
     from assistant.api import config_index_dir, index_inputs
-    from assistant.search.index import load_index
+    from assistant.search.index import load_index, read_manifest, recover_swap
     from assistant.data.store import load_duties, load_registry, load_similar_questions, parse_source, render
 
     results = []
@@ -73,10 +73,21 @@ def checks(config, full: bool = False) -> list[Check]:
 
     results.append(_run("model", model))
 
+    data_failed = [c.name for c in results if not c.ok]
+
     def index():
         ref = models.resolve(config.model)
         folder = config_index_dir(config, ref.id)
-        loaded = load_index(folder, model=ref.id, weights=ref.weights_sha256, inputs=index_inputs(config))
+        inputs = index_inputs(config)
+        if data_failed:  # an index "stale" only because a data file is damaged is fixed by fixing the data
+            recover_swap(folder)
+            manifest = read_manifest(folder)
+            changed = sorted(name for name in set(inputs) | set(manifest.inputs)
+                             if manifest.inputs.get(name) != inputs.get(name))
+            if changed:
+                raise RuntimeError(f"{folder} was built from other data ({', '.join(changed)}); fix the data problems "
+                                   "above first (`duty-assistant parse`), then run `duty-assistant doctor` again")
+        loaded = load_index(folder, model=ref.id, weights=ref.weights_sha256, inputs=inputs)
         m = loaded.manifest
         return f"{folder}: {m.unit_count} units, dim {m.dimension}, built {m.built_at}"
 

@@ -58,6 +58,7 @@ class State:
     root: Path
     cache: Path
     cwd: Path
+    backend: str = "torch"
 
     @property
     def data(self) -> Path:
@@ -77,8 +78,8 @@ class State:
         env.update(DUTY_ASSISTANT_ROOT=str(self.root), DUTY_ASSISTANT_CACHE=str(self.cache), PYTHONUNBUFFERED="1",
                    HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(ROOT),
                    # the torch backend reads the weights themselves; the ONNX export (a derived copy inside the
-                   # model folder, which a load may rewrite) is left out of the tmp cache
-                   DUTY_ASSISTANT_BACKEND="torch")
+                   # model folder, which a load may rewrite) is left out of the tmp cache unless a case adds it
+                   DUTY_ASSISTANT_BACKEND=self.backend)
         return env
 
     def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -323,6 +324,41 @@ def test_ask_refuses_weights_altered_in_place(state):
     assert "2_dense/model.safetensors" in line.lower() and "duty-assistant model fetch --force" in line
 
 
+def with_onnx_export(s: State) -> State:
+    """The tmp model gains the ONNX export (a real folder of symlinks; export.json copied), and the state runs
+    with the default backend (auto: ONNX Runtime)."""
+    real = real_model_folder() / "onnx"
+    _link_tree(real, s.model / "onnx", skip=("export.json",))
+    shutil.copyfile(real / "export.json", s.model / "onnx" / "export.json")
+    s.backend = "auto"
+    return s
+
+
+def _permute_embedding_rows(s: State) -> None:
+    """Swap two rows of a private copy of onnx/embeddings.npy and give it back its mtime: same size, same mtime."""
+    file = s.model / "onnx" / "embeddings.npy"
+    before = file.stat()
+    target = file.resolve()
+    file.unlink()
+    shutil.copyfile(target, file)
+    rows = np.load(file, mmap_mode="r+")
+    rows[[1000, 2000]] = rows[[2000, 1000]]
+    rows.flush()
+    del rows
+    os.utime(file, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert file.stat().st_size == before.st_size
+
+
+@pytest.mark.model
+def test_ask_refuses_a_permuted_onnx_embedding_table(state):
+    """Issue 16, item 1: permuted rows of embeddings.npy (same size) passed the size check, then every question
+    was declined; now `ask` refuses in one line naming the file and the command that exports it again."""
+    _permute_embedding_rows(with_onnx_export(state))
+    line = assert_one_error_line(state.run("ask", QUESTION, "--json"), "ask")
+    assert "embeddings.npy" in line and "sha256" in line
+    assert f"`duty-assistant model fetch {MODEL}`" in line
+
+
 @pytest.mark.model  # needs the fetched model files and the built index (copied, never loaded)
 def test_the_tmp_state_leaves_the_real_files_alone(state):
     """The harness itself: damaging the copies does not touch the real model, index or data."""
@@ -458,7 +494,7 @@ def tmp_index(tmp_path, monkeypatch):
     root = tmp_path / "index"
     folder = root / real_index_folder().name
     shutil.copytree(real_index_folder(), folder)
-    monkeypatch.setattr(api, "config_index_dir", lambda config, model_id: folder)
+    monkeypatch.setattr(api, "config_index_dir", lambda config, model_id, root=None: folder)
 
     def no_cache(*args, **kwargs):
         raise AssertionError("the embedding cache must not be used by these tests")
@@ -531,3 +567,102 @@ def test_build_that_completes_swaps_in_whole(tmp_index, data):
     load_index(tmp_index.folder, model=manifest.model, weights=manifest.model_weights_sha256, inputs=manifest.inputs)
     # as readable as the folder it lives in (mkdtemp alone would make it private)
     assert tmp_index.folder.stat().st_mode & 0o777 == tmp_index.root.stat().st_mode & 0o777
+
+
+# -- issue 16, item 8: a build killed mid-swap or mid-write ------------------------------------------------------
+
+
+@pytest.mark.model  # needs the built index (copied)
+def test_a_build_killed_between_the_two_renames_is_put_back(tmp_index, data):
+    """Killed after `<name>` → `<name>.old` and before the new folder took its place: no index was served
+    although the old one was on disk. The next start puts it back (and does not rebuild)."""
+    from assistant.api import build_index
+
+    os.replace(tmp_index.folder, tmp_index.folder.parent / (tmp_index.folder.name + ".old"))
+    manifest, built = build_index(progress=False, model=FakeModel(fail_after=0), use_cache=False, data=data)
+    assert not built  # the old index, current, is served again: nothing was encoded
+    assert_previous_index_serves(tmp_index)
+
+
+@pytest.mark.model
+def test_load_puts_back_an_index_left_as_old(tmp_index):
+    from assistant.search.index import load_index, read_manifest
+
+    m = read_manifest(tmp_index.folder)
+    os.replace(tmp_index.folder, tmp_index.folder.parent / (tmp_index.folder.name + ".old"))
+    loaded = load_index(tmp_index.folder, model=m.model, weights=m.model_weights_sha256, inputs=m.inputs)
+    assert loaded.faiss.ntotal == m.unit_count
+    assert_previous_index_serves(tmp_index)
+
+
+@pytest.mark.model
+def test_the_next_build_removes_what_a_killed_build_left(tmp_index, data):
+    """A build killed while writing left an 11 MB temporary folder nothing removed; the next build removes it
+    (its builder is gone), and leaves alone the folder of a build still running."""
+    from assistant.api import build_index
+    from assistant.search import index
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = tmp_index.root / f".{tmp_index.folder.name}.killed1"
+    killed.mkdir()
+    (killed / "vectors.faiss").write_bytes(b"\0" * 1024)
+    (killed / index.BUILDER).write_text(dead.stdout.strip(), encoding="utf-8")
+    running = tmp_index.root / f".{tmp_index.folder.name}.running"
+    running.mkdir()
+    (running / index.BUILDER).write_text(str(os.getpid()), encoding="utf-8")
+    build_index(force=True, progress=False, model=FakeModel(), use_cache=False, data=data)
+    assert not killed.exists()
+    assert running.exists()
+    shutil.rmtree(running)
+    assert sorted(p.name for p in tmp_index.root.iterdir()) == [tmp_index.folder.name]
+
+
+# -- issue 16, item 9: messages that say what is wrong ------------------------------------------------------------
+
+
+def _load_copy(tmp_index):
+    from assistant.search.index import load_index
+
+    m = json.loads(tmp_index.files["manifest.json"])  # as it was copied (the case may have damaged it since)
+    return load_index(tmp_index.folder, model=m["model"], weights=m["model_weights_sha256"], inputs=m["inputs"])
+
+
+def _set_manifest(tmp_index, **changes):
+    file = tmp_index.folder / "manifest.json"
+    data = json.loads(file.read_text(encoding="utf-8"))
+    data.update(changes)
+    file.write_text(json.dumps(data), encoding="utf-8")
+
+
+@pytest.mark.model
+def test_a_wrong_dimension_in_the_manifest_is_called_a_dimension(tmp_index):
+    from assistant.errors import IndexProblem
+
+    _set_manifest(tmp_index, dimension=384)
+    with pytest.raises(IndexProblem) as caught:
+        _load_copy(tmp_index)
+    assert "dimension 768, the manifest says 384" in str(caught.value)
+    assert "index build --force" in str(caught.value)
+
+
+@pytest.mark.model
+def test_another_manifest_format_is_called_a_format(tmp_index):
+    from assistant.errors import IndexProblem
+
+    _set_manifest(tmp_index, format=2)
+    with pytest.raises(IndexProblem) as caught:
+        _load_copy(tmp_index)
+    message = str(caught.value)
+    assert "format 2, this version reads format 1" in message and "code version" not in message
+
+
+@pytest.mark.model
+def test_a_manifest_that_is_not_utf8_names_the_file_and_the_fix(tmp_index):
+    from assistant.errors import IndexProblem
+
+    file = tmp_index.folder / "manifest.json"
+    file.write_bytes(file.read_bytes().replace(b"{", b"{\xff\xfe", 1))
+    with pytest.raises(IndexProblem) as caught:
+        _load_copy(tmp_index)
+    message = str(caught.value)
+    assert str(file) in message and "not UTF-8" in message and "`duty-assistant index build --force`" in message

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from test_damage import DAMAGES, ROOT, _altered_same_size, make_state
+from .test_damage import DAMAGES, ROOT, _altered_same_size, _permute_embedding_rows, make_state, with_onnx_export
 
 CHECKS = ["source and data", "duties", "departments", "similar questions", "model", "index"]
 LINE = re.compile(r"^(ok  |FAIL)  ([a-z ]+): (.*)$")
@@ -90,6 +90,36 @@ def test_doctor_catches_weights_altered_in_place(state):
         assert result.returncode == 1 and not ok
         assert "2_Dense/model.safetensors" in detail and "sha256" in detail
         assert "`duty-assistant model fetch --force`" in detail
+
+
+@pytest.mark.model
+def test_doctor_names_a_permuted_onnx_embedding_table(state):
+    """Issue 16, item 1: `doctor` (and `doctor --full`) said "Everything is in order" for an embeddings.npy
+    with permuted rows; now the model line fails, naming the file and the command that exports it again."""
+    _permute_embedding_rows(with_onnx_export(state))
+    for args in (("doctor",), ("doctor", "--full")):
+        result = state.run(*args)
+        ok, detail = report(result)["model"]
+        assert result.returncode == 1 and not ok, result.stdout
+        assert "embeddings.npy" in detail and "sha256" in detail
+        assert "`duty-assistant model fetch embeddinggemma-300m`" in detail
+
+
+@pytest.mark.model
+def test_doctor_says_which_backend_answers(state):
+    """Item 1: doctor names the backend a start would use (here ONNX Runtime, its export checked)."""
+    ok, detail = report(with_onnx_export(state).run("doctor"))["model"]
+    assert ok and "backend: ONNX Runtime" in detail, detail
+
+
+@pytest.mark.model
+def test_doctor_sends_damaged_data_to_parse_not_to_an_index_build(state):
+    """Issue 16, item 9: with duties.jsonl damaged, the index line asked for `index build --force` too (an index
+    built from damaged data); it now says to fix the data first."""
+    (state.data / "duties.jsonl").write_text("{\"id\": \"basic-1\",\n", encoding="utf-8")
+    checks = report(state.run("doctor"))
+    ok, detail = checks["index"]
+    assert not ok and "`duty-assistant parse`" in detail and "index build" not in detail, detail
 
 
 def test_doctor_says_how_to_re_hash_everything(state):
