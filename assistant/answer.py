@@ -65,6 +65,8 @@ class Answer:
     hint: str = ""  # where people usually ask about a matter no list holds (not from the list)
     filters: str = ""  # the filters in words, when a filter is on
     outside_filter: dict | None = None  # {"id", "citation"} of a much better duty the filter left out
+    # the one county body the question names, and every duty that concerns it (assistant.data.bodies.summary)
+    department: dict | None = None
 
     @property
     def answered(self) -> bool:
@@ -85,6 +87,7 @@ class Answer:
             "hint": self.hint,
             "filters": self.filters,
             "outside_filter": self.outside_filter,
+            "department": self.department,
             "results": [
                 {
                     "id": c.id,

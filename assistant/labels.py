@@ -55,6 +55,43 @@ LABELS = {
         "group_basic": "基本履职事项（本镇负责，涉及该部门）",
         "group_coop": "配合履职事项（该部门牵头或参与，本镇配合）",
         "group_reclaimed": "上级部门收回事项（该部门承接，本镇不再承担）",
+        # the counter view of a card (assistant/render/html.py): its role, its number, labelled steps, the title
+        "role_answer": "答复",
+        "role_related": "相关",
+        "role_possibly": "请核对",
+        "role_reference": "仅供参考",
+        "item_no": "第{n}项",
+        "step_no": "第{n}条",
+        "title": "事项名称",
+        "title_more": "展开全文",
+        "review": "审核信息",
+        "citation": "出处",
+        "named": "步骤中提及",
+        "named_note": "{body}在本事项的步骤中被提及",
+        # a county body's part, under an answer that names it
+        "body_count": "{body}：{scope}共 {n} 项",
+        "body_count_all": "{body}在清单中共 {n} 项",
+        "body_link": "在“部门”页查看{body}的全部 {n} 项 →",
+        "body_list": "全部事项",
+        # the citizen slip: a short note to hand over (or print), and the staff's full entry
+        "slip": "给群众的便条",
+        "slip_title": "办事指引",
+        "slip_matter": "事项",
+        "slip_who": "由谁办理",
+        "slip_bodies": "部门全称",
+        "slip_town": "本镇做什么",
+        "slip_town_none": "本镇已不再承担此事项，请直接到承接部门办理。",
+        "slip_more": "（其余 {n} 条见清单）",
+        "slip_source": "依据",
+        "slip_list": "履职事项清单",
+        "slip_date": "日期",
+        "print": "打印便条",
+        "copy_full": "复制完整条目",
+        # errors the page shows (with the English message after them)
+        "error_empty": "问题是空的：请输入要办的事，例如“谁管流浪狗”。",
+        "error_unsearchable": "问题里没有可以查找的文字（只有标点或符号）：请输入几个字说明要办的事。",
+        "error_not_found": "没有找到：",
+        "error_other": "出错了：",
         # a card's list badge: the list's own name (assistant.domain)
         **{f"list_{kind.value}": kind.zh for kind in ListKind},
     },
@@ -97,6 +134,39 @@ LABELS = {
         "group_basic": "Basic duties (the town's own, mentioning this body)",
         "group_coop": "Cooperative duties (this body leads or takes part; the town assists)",
         "group_reclaimed": "Reclaimed duties (this body took them over from the town)",
+        "role_answer": "Answer",
+        "role_related": "Related",
+        "role_possibly": "Please check",
+        "role_reference": "Reference only",
+        "item_no": "No. {n}",
+        "step_no": "step {n}",
+        "title": "Item",
+        "title_more": "show in full",
+        "review": "For reviewers",
+        "citation": "Citation",
+        "named": "named in a step",
+        "named_note": "{body} is named in this item's steps",
+        "body_count": "{body}: {n} duties{scope}",
+        "body_count_all": "{body} has {n} duties in the list",
+        "body_link": "All {n} duties of {body} on the Departments tab →",
+        "body_list": "Every duty",
+        "slip": "Slip for the citizen",
+        "slip_title": "Where to go",
+        "slip_matter": "Matter",
+        "slip_who": "Who handles it",
+        "slip_bodies": "Full names",
+        "slip_town": "What the town does",
+        "slip_town_none": "The town no longer handles this; please go to the receiving body.",
+        "slip_more": "(the other {n} steps: see the list)",
+        "slip_source": "Source",
+        "slip_list": "Duty list",
+        "slip_date": "Date",
+        "print": "Print the slip",
+        "copy_full": "Copy full entry",
+        "error_empty": "The question is empty: type what the person needs, e.g. who handles stray dogs.",
+        "error_unsearchable": "The question has no words to search for (only punctuation or symbols): type a few words about the matter.",
+        "error_not_found": "Not found: ",
+        "error_other": "Something went wrong: ",
         **{f"list_{kind.value}": kind.en.capitalize() for kind in ListKind},  # "Basic duty", …
     },
 }
@@ -109,7 +179,12 @@ _HasSide = TypeVar("_HasSide")
 
 
 def labels_for(lang: str) -> dict[str, str]:
-    """The labels for a question's language: English for "en", Chinese for anything else (zh, mixed)."""
+    """The labels for a question's language: English for "en"; for Uyghur and Kazakh ("ug", "kk", "kk-Arab") the
+    Chinese ones with that language beside them (assistant.glossary); Chinese for anything else (zh, mixed)."""
+    from assistant import glossary
+
+    if lang in glossary.LANGUAGES:
+        return glossary.beside(LABELS["zh"], lang)
     return LABELS["en" if lang == "en" else "zh"]
 
 

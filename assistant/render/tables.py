@@ -35,6 +35,29 @@ def metrics_table(metrics) -> tuple[list[str], list[list[str]]]:
     return headers, [row]
 
 
+def metrics_rows(metrics) -> tuple[list[str], list[list[str]]]:
+    """The overall metrics of one run as (metric, value) rows: one narrow table, readable on any screen, instead
+    of one row as wide as every metric; the trust figures after them."""
+    headers, rows = metrics_table(metrics)
+    out = [[name, value] for name, value in zip(headers, rows[0])]
+    trust = getattr(metrics, "trust", None) or {}
+    for key, name in (("confidently_wrong", "confidently wrong"), ("right_and_answered", "right and answered")):
+        if key in trust:
+            out.append([name, _num(trust[key])])
+    return ["指标 · metric", "值 · value"], out
+
+
+def expected_rank(expected: list[str], ranked: list[str]) -> str:
+    """Where the first expected duty came in a ranking: "1"…"10", "> 10" when not in it, "–" for a question
+    that expects a decline."""
+    if not expected:
+        return "–"
+    for position, duty_id in enumerate(ranked, start=1):
+        if duty_id in expected:
+            return str(position)
+    return f"> {len(ranked)}" if ranked else "> 0"
+
+
 def breakdown_table(metrics) -> tuple[list[str], list[list[str]]]:
     """Top-1 and recall@5 by style, language and list."""
     rows = []
@@ -45,8 +68,13 @@ def breakdown_table(metrics) -> tuple[list[str], list[list[str]]]:
     return ["by", "group", "n", "top-1", "recall@5"], rows
 
 
-def failures_table(metrics) -> tuple[list[str], list[list]]:
-    """The questions the run got wrong: what was expected, what came first, whether it answered."""
-    rows = [[f["id"], f["style"], f["question"], ", ".join(f["expected"]) or "(decline)", ", ".join(f["got"]),
-             "yes" if f["answered"] else "no"] for f in metrics.failures]
-    return ["id", "style", "question", "expected", "got (top 3)", "answered"], rows
+def failures_table(metrics, run: dict | None = None) -> tuple[list[str], list[list]]:
+    """The questions the run got wrong: what was expected, what came first, whether it answered, where the
+    expected duty ranked (with the run: {question id: RunRow}) and the tier shown."""
+    rows = []
+    for f in metrics.failures:
+        row = run.get(f["id"]) if run else None
+        rank = expected_rank(f["expected"], row.ranked) if row is not None else "?"
+        rows.append([f["id"], f["style"], f["question"], ", ".join(f["expected"]) or "(decline)", ", ".join(f["got"]),
+                     "yes" if f["answered"] else "no", rank, f.get("tier") or ("answer" if f["answered"] else "")])
+    return ["id", "style", "question", "expected", "got (top 3)", "answered", "rank of expected", "tier"], rows

@@ -40,4 +40,18 @@ def render_text(answer: Answer, full: bool = False) -> str:
                     lines.append(f"   {mark} {s.order}. {dept}{s.text}")
         else:
             lines.append(f"  - {c.citation} — {c.responsibility} ({c.id})")
+    if answer.department:
+        lines += ["", department_line(answer.department, answer.lang)]
     return "\n".join(lines)
+
+
+def department_line(summary: dict, lang: str) -> str:
+    """The county body a question names, as one line: its count and every duty id (`Answer.department`)."""
+    lab = labels_for(lang)
+    if summary["lists"]:
+        scope = "、".join(lab[f"list_{v}"] for v in summary["lists"])
+        head = lab["body_count"].format(body=summary["display"], scope=f" ({scope})" if lang == "en" else scope,
+                                        n=summary["count"])
+    else:
+        head = lab["body_count_all"].format(body=summary["display"], n=summary["total"])
+    return f"{head}{': ' if lang == 'en' else '：'}{', '.join(d['id'] for d in summary['duties'])}"

@@ -19,6 +19,7 @@ from assistant.render.html import (
 )
 from assistant.labels import LABELS, SIDE_ORDER, labels_for
 from assistant.render.tables import breakdown_table, failures_table, metrics_table
+from assistant.render.slip import slip_of, slip_text
 from assistant.render.text import render_text
 from assistant.web.filters import filter_duties
 
@@ -50,10 +51,16 @@ def test_card_html_shows_citation_responsibility_and_full_entry(by_id, registry)
 
 
 def test_card_html_highlights_matched_steps():
-    html = card_html(_hostile_card(), "zh", expanded=False)
-    assert 'class="da-matched"' in html
-    assert html.count('class="da-step da-hit"') == 2  # in the matched summary and in the full entry
-    assert "da-score" in html
+    card = _hostile_card()  # a cooperative answer card: a matched town step, an unmatched county step
+    html = card_html(card, "zh", expanded=False)
+    # the matched town step is marked in the town's part, which an answer card shows open, and in the full entry
+    assert html.count('class="da-step da-hit"') == 2
+    assert "da-part-town" in html and 'class="da-matched"' not in html
+    card.steps[1].matched = True  # a matched county step is listed apart, labelled with its side and number
+    html = card_html(card, "zh", expanded=False)
+    assert 'class="da-matched"' in html and "奇台县公安局 · 上级部门职责 第1条" in html
+    assert "da-score" in html  # only in the folded row for reviewers
+    assert html.index("da-review") < html.index("da-score")
 
 
 def test_card_html_escapes_hostile_list_text():
@@ -79,11 +86,13 @@ def test_answer_html_answer_first_then_related_and_copy_text(by_id, registry):
     answer = Answer(HOSTILE, "zh", "answer", labels_for("zh")["answer"], "", cards)
     html = answer_html(answer, registry)
     assert html.index("文明养犬管理工作") < html.index(labels_for("zh")["related"]) < html.index("basic-43")
-    assert 'class="da-copy"' in html
-    # the copy button copies the plain text of render_text, kept (escaped) in a hidden <pre> beside it
-    plain = render_text(answer)
-    copied = re.search(r'<pre class="da-plain"[^>]*>(.*?)</pre>', html, re.S).group(1)
-    assert html_lib.unescape(copied) == plain
+    assert 'class="da-copy da-copy-slip"' in html and 'class="da-copy da-copy-full"' in html
+    # the copy button copies the citizen slip; "copy full entry" the plain text of render_text (issue 18: the
+    # copy button used to copy render_text); each kept (escaped) in a hidden <pre> beside its button
+    copied = re.search(r'<pre class="da-plain da-plain-full"[^>]*>(.*?)</pre>', html, re.S).group(1)
+    assert html_lib.unescape(copied) == render_text(answer)
+    slip = re.search(r'<pre class="da-plain da-plain-slip"[^>]*>(.*?)</pre>', html, re.S).group(1)
+    assert html_lib.unescape(slip) == slip_text(slip_of(answer))
 
 
 def test_answer_html_not_found_is_plain():
@@ -168,7 +177,7 @@ def test_matched_steps_town_part_first():
     card.steps = [StepView(0, 1, "upper", "奇台县公安局", "县里的一步", True, 0.7),
                   StepView(1, 1, "town", None, "镇上的一步", True, 0.9)]
     html = card_html(card, "zh", expanded=False)
-    summary = html[html.index('class="da-matched"'):html.index("<details")]
+    summary = html[:html.index('<details class="da-full-entry"')]  # the town's part open, then the county's step
     assert summary.index("镇上的一步") < summary.index("县里的一步")
 
 
