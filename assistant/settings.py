@@ -18,6 +18,12 @@
 | DUTY_ASSISTANT_KEEP | which questions are kept: `off`, `feedback` (marked ones and those not answered), `all` | feedback |
 | DUTY_ASSISTANT_RETENTION_DAYS | kept questions older than this are deleted (0 = never) | 90 |
 | DUTY_ASSISTANT_REVIEW_AUTH | logins of the Review desk, `user:password[,…]` (the desk is locked without one) | none |
+| DUTY_ASSISTANT_SESSIONS | web sessions kept in memory (~110 KB each; the least recently used goes beyond this) | 256 |
+| DUTY_ASSISTANT_MAX_BODY_KB | largest request body the server reads, in KB (uploads: 5 MB) | 1024 |
+| DUTY_ASSISTANT_CONCURRENCY | questions the server answers at once (CPU); the rest wait in its queue | 4 |
+| DUTY_ASSISTANT_QUEUE | requests that may wait in the server's queue; more are refused at once | 64 |
+| DUTY_ASSISTANT_EVAL_QUESTIONS | most questions in one Evaluate upload (0 turns Evaluate off) | 1000 |
+| DUTY_ASSISTANT_EVAL_CHARS | most characters (all questions together) in one Evaluate upload | 60000 |
 
 Nothing here writes to `os.environ`; the few variables other libraries read (offline model hub, no
 analytics) are set where those libraries are loaded.
@@ -52,6 +58,13 @@ class Settings:
     # questions in Uyghur or Kazakh go to this model's own index (assistant/search/route.py); None: no route
     route_model: str | None = "e5-small"
     review_auth: str | None = None
+    # what bounds a server's memory and CPU (README, "Serving beyond one PC")
+    sessions: int = 256
+    max_body_kb: int = 1024
+    concurrency: int = 4
+    queue: int = 64
+    eval_questions: int = 1000
+    eval_chars: int = 60_000
 
     # -- where things live --------------------------------------------------------------------------------
 
@@ -178,6 +191,8 @@ class Settings:
             raise SettingsError(f"DUTY_ASSISTANT_RETENTION_DAYS must be a whole number of days (0 = keep forever), "
                                 f"got {retention_text!r}") from None
         state_home = Path(env.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+        bounds = {field: _whole(env, f"DUTY_ASSISTANT_{field.upper()}", default, minimum)
+                  for field, default, minimum in _BOUNDS}
         return cls(
             root=Path(env.get("DUTY_ASSISTANT_ROOT") or _DEFAULT_ROOT),
             cache=Path(env.get("DUTY_ASSISTANT_CACHE") or Path.home() / ".cache" / "duty-assistant"),
@@ -190,6 +205,7 @@ class Settings:
             retention_days=retention,
             review_auth=env.get("DUTY_ASSISTANT_REVIEW_AUTH") or None,
             route_model=_route_model(env.get("DUTY_ASSISTANT_ROUTE_MODEL")),
+            **bounds,
         )
 
     def with_(self, **changes) -> "Settings":
@@ -202,6 +218,24 @@ def _route_model(value: str | None) -> str | None:
         return Settings.route_model
     value = value.strip()
     return None if value.lower() in ("", "off", "none", "0", "false") else value
+
+
+# (field, default, smallest allowed) of the whole-number bounds, each read from DUTY_ASSISTANT_<FIELD>
+_BOUNDS = (("sessions", 256, 1), ("max_body_kb", 1024, 16), ("concurrency", 4, 1), ("queue", 64, 1),
+           ("eval_questions", 1000, 0), ("eval_chars", 60_000, 0))
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    text = env.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise SettingsError(f"{name} must be a whole number of at least {minimum} (default {default}), got {text!r}")
+    return value
 
 
 @functools.cache
