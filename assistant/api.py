@@ -24,6 +24,7 @@ from assistant.errors import IndexProblem, NotFound, SettingsError
 from assistant.settings import Settings, current
 from assistant.answer import Answer, compose
 from assistant.search.config import RetrievalConfig
+from assistant.data import bodies
 from assistant.data.departments import Registry
 from assistant.domain import Duty, ListKind
 from assistant.search.encode import Encoder
@@ -289,10 +290,24 @@ class Assistant:
 
     def ask(self, question: str, k: int | None = None, **filters) -> Answer:
         """Answer a question with cited duty cards (or the plain "not in the list" sentence)."""
-        answer = compose(self.search(question, k, **filters), self.data.registry, self.config.max_chars)
+        result = self.search(question, k, **filters)
+        answer = compose(result, self.data.registry, self.config.max_chars)
+        answer.department = self.body_summary(result)
         if not answer.answered and other_script(answer.question):  # e.g. Uyghur: say which languages work
             answer.notice = " ".join(filter(None, [answer.notice, OTHER_SCRIPT_NOTICE]))
         return answer
+
+    def body_summary(self, result: Result) -> dict | None:
+        """The one county body a question names, with every duty that concerns it (assistant.data.bodies); the
+        duties of the list it asks about (收回, 配合) or filters to; None when it names no body or several."""
+        named = bodies.asks_about_body(result.query.question, self.data.registry)
+        if named is None and len(result.query.departments) != 1:
+            return None
+        lists = [result.filters.list.value] if result.filters and result.filters.list else []
+        if named and not lists:
+            lists = list(result.query.list_intent)
+        return bodies.summary(self.data.duties, self.data.registry, named or result.query.departments[0],
+                              asked=named is not None, lists=lists)
 
     # -- browsing -------------------------------------------------------------------------------------
 
@@ -306,13 +321,13 @@ class Assistant:
         return by_id[duty_id]
 
     def duties_of(self, department: str) -> dict[str, list[Duty]]:
-        """A county body's duties grouped by list: those it leads, takes over, or has steps in."""
+        """A county body's duties grouped by list: those it leads, takes over, has steps in, or a step names
+        (assistant.data.bodies, the rule Browse and an answer share)."""
         name = self.data.registry.resolve(department)
         if name is None:
             raise NotFound(f"Unknown county body {department!r}. Try a name such as 县公安局, 民政局 or 县水利局 "
                            "(`duty-assistant departments` lists them).")
         grouped: dict[str, list[Duty]] = {k.value: [] for k in ListKind}
-        for duty in self.data.duties:
-            if name in duty.departments or any(s.department == name for s in duty.steps):
-                grouped[duty.list.value].append(duty)
+        for duty, _ in bodies.duties_of(self.data.duties, self.data.registry, name):  # the one rule
+            grouped[duty.list.value].append(duty)
         return grouped

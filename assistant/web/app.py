@@ -47,18 +47,21 @@ from pathlib import Path
 
 from assistant.answer import Answer
 from assistant.errors import DutyAssistantError
-from assistant.render.html import answer_html, department_html, duty_html, error_html, question_html
-from assistant.render.tables import DUTY_TABLE_HEADERS, breakdown_table, duty_rows, failures_table, metrics_table
+from assistant.render.html import (
+    answer_html, body_count_html, department_html, duty_html, question_html, user_error_html,
+)
+from assistant.render.tables import DUTY_TABLE_HEADERS, breakdown_table, duty_rows, failures_table, metrics_rows
 from assistant.settings import current
 from assistant.web.auth import ENV_AUTH, load_auth
 from assistant.web.filters import (
-    ALL, ALL_CHOICE, category_choices, chosen, department_choices, filter_duties, list_choices,
+    ALL, ALL_CHOICE, browse_duties, category_choices, chosen, department_choices, list_choices,
 )
 from assistant.web.question_log import QuestionLog
 
 DEFAULT_CONCURRENCY = 4  # questions answered at once; the rest wait in Gradio's queue
 MAX_K = 10
 MAX_EVAL_QUESTIONS = 2000
+TEMPLATE = Path(__file__).resolve().parent / "static" / "questions-template.jsonl"  # the Evaluate tab's download
 
 EXAMPLES = [
     "谁管流浪狗",
@@ -95,8 +98,10 @@ def static_text(name: str) -> str:
 
 
 def page_head() -> str:
-    """What the page's <head> gets: the viewport, and static/app.js (the copy button, the chat's scrolling)."""
+    """What the page's <head> gets: the viewport, static/page.css (colours, phone layout, print: styles Gradio
+    must not scope to its container) and static/app.js (copy, print, links to a body's page, scrolling)."""
     return ('<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<style>\n{static_text('page.css')}</style>\n"
             f"<script>\n{static_text('app.js')}</script>\n")
 
 
@@ -175,14 +180,14 @@ def ask_tab(ask, registry, choices: Choices) -> None:
         try:
             reply = answer_html(ask(question or "", k, list_value, department, category), registry)
         except DutyAssistantError as err:  # nothing to search for, or an unknown filter value: says what to do
-            reply = error_html(str(err))
+            reply = user_error_html(err, question)
         history.append({"role": "assistant", "content": reply})
         return history
 
     with gr.Tab("问答 · Ask", id="ask"):
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=480):  # narrower screens: the filters go below
-                chat = gr.Chatbot(
+                chat = gr.Chatbot(  # its height: static/page.css (the window's height less the page's head)
                     label="对话 · Chat", show_label=False, elem_id="da-chat", height=600, render_markdown=False,
                     sanitize_html=True, allow_tags=False, latex_delimiters=[], feedback_options=None,
                     buttons=[], autoscroll=False,
@@ -191,8 +196,8 @@ def ask_tab(ask, registry, choices: Choices) -> None:
                 with gr.Row():
                     question = gr.Textbox(
                         show_label=False, placeholder="输入问题后按回车 · Type a question and press Enter",
-                        elem_id="da-question", scale=5, min_width=200, max_length=4000, autofocus=True,
-                    )
+                        elem_id="da-question", scale=5, min_width=200, max_length=4000,
+                    )  # focused by static/app.js on a wide screen, without scrolling (autofocus scrolls a phone)
                     send = gr.Button("提问 · Ask", variant="primary", scale=1, min_width=90, elem_id="da-send")
                     clear = gr.Button("清空 · Clear", scale=1, min_width=90)
                 examples = gr.Examples(examples=[[q] for q in EXAMPLES], inputs=[question],
@@ -224,9 +229,15 @@ def browse_tab(assistant, choices: Choices):
     data, registry = assistant.data, assistant.data.registry
 
     def browse(list_value, category, text):
-        found = filter_duties(data.duties, registry, list_value, category, text)
-        frame = pd.DataFrame(duty_rows(found, registry), columns=DUTY_TABLE_HEADERS)
-        return frame, f"显示 {len(found)} / {len(data.duties)} 项 · showing {len(found)} of {len(data.duties)} duties"
+        """The table for the filters and the search; the search is read the way Ask reads a question."""
+        found = browse_duties(assistant, list_value, category, text)
+        frame = pd.DataFrame(duty_rows(found.duties, registry), columns=DUTY_TABLE_HEADERS)
+        n, total = len(found.duties), len(data.duties)
+        how = {"meaning": " · 按意思查找 · by meaning", "body": " · 该部门的全部事项 · the body's duties"}.get(found.how, "")
+        line = f'<div class="da-count-line">显示 {n} / {total} 项 · showing {n} of {total} duties{how}</div>'
+        if found.body:  # the body's count in the whole list, as its page shows it, whatever the filters
+            line += body_count_html(found.body, sum(map(len, assistant.duties_of(found.body).values())), registry)
+        return frame, line
 
     def show_duty(duty_id):
         duty_id = (duty_id or "").strip().lower().replace(" ", "")
@@ -235,7 +246,7 @@ def browse_tab(assistant, choices: Choices):
         try:
             duty = assistant.duty(duty_id)
         except DutyAssistantError as err:  # NotFound: says what ids look like
-            return error_html(str(err))
+            return user_error_html(err, duty_id)
         return duty_html(duty, registry)
 
     def select_row(frame, evt: gr.SelectData):
@@ -257,12 +268,12 @@ def browse_tab(assistant, choices: Choices):
             b_category = gr.Dropdown(choices.categories, value=ALL, label="事项类别 · Category", min_width=200)
             b_text = gr.Textbox(label="搜索 · Search", placeholder="关键词、部门、编号 · words, body, id",
                                 min_width=200, elem_id="da-browse-search")
-        b_count = gr.Markdown()
+        b_count = gr.HTML(elem_id="da-browse-count")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
                 table = gr.Dataframe(
                     headers=DUTY_TABLE_HEADERS, interactive=False, wrap=True, max_height=620, elem_id="da-table",
-                    column_widths=["12%", "9%", "15%", "44%", "20%"],
+                    column_widths=["15%", "8%", "14%", "43%", "20%"],  # the id on one line (static/page.css)
                 )
             with gr.Column(scale=2, min_width=320):
                 with gr.Row():
@@ -271,8 +282,9 @@ def browse_tab(assistant, choices: Choices):
                     b_show = gr.Button("查看 · Show", scale=1, min_width=80)
                 b_card = gr.HTML('<div class="da-intro">点选表格中的一行，或输入编号。 · '
                                  'Choose a row in the table, or type an id.</div>', elem_id="da-browse-card")
-        for trigger in (b_list.change, b_category.change, b_text.change):
-            trigger(browse, [b_list, b_category, b_text], [table, b_count], api_visibility="private", queue=False)
+        for trigger in (b_list.change, b_category.change, b_text.change):  # a search while typing: the last one
+            trigger(browse, [b_list, b_category, b_text], [table, b_count], api_visibility="private",
+                    trigger_mode="always_last")
         table.select(select_row, [table], [b_id, b_card], api_visibility="private")
         b_id.submit(show_duty, [b_id], [b_card], api_visibility="private")
         b_show.click(show_duty, [b_id], [b_card], api_visibility="private")
@@ -290,15 +302,25 @@ def departments_tab(assistant, choices: Choices) -> None:
         try:
             grouped = assistant.duties_of(name)
         except DutyAssistantError as err:  # NotFound: names a few bodies that exist
-            return error_html(str(err))
+            return user_error_html(err, name)
         return department_html(registry.resolve(name) or name, grouped, registry)
+
+    def requested(name):
+        """A "see all duties of this body" link in an answer or in Browse (static/app.js opens this tab and puts
+        the body's name here): choose it in the dropdown and show its page."""
+        name = registry.resolve((name or "").split("|")[0]) or None
+        return (name, show_department(name)) if name else (gr.skip(), gr.skip())
 
     with gr.Tab("部门 · Departments", id="departments"):
         d_name = gr.Dropdown(choices.departments, value=None, label="县级部门 · County body",
-                             info="该部门牵头、参与或承接的全部事项 · everything it leads, takes part in, or took over",
+                             info="该部门牵头、参与、承接或在步骤中提及的全部事项 · everything it leads, takes part in, "
+                                  "took over or is named in",
                              elem_id="da-dept")
+        d_request = gr.Textbox(label="部门链接 · body link", show_label=False, container=False,
+                               elem_id="da-dept-request", elem_classes=["da-hidden"], interactive=True)
         d_html = gr.HTML(show_department(None), elem_id="da-dept-html")
         d_name.change(show_department, [d_name], [d_html], api_visibility="private")
+        d_request.change(requested, [d_request], [d_name, d_html], api_visibility="private", queue=False)
 
 
 def _warm_up_once():
@@ -329,14 +351,15 @@ def _warm_up_once():
 def _write_outputs(path: Path, questions, rows, metrics) -> tuple[Path, Path, Path]:
     """The report, the chart and the run file of an uploaded evaluation, in a fresh temporary folder."""
     from assistant.evaluation.questions import write_run
-    from assistant.evaluation.report import chart, markdown
+    from assistant.evaluation.report import markdown
+    from assistant.render.charts import style_chart
 
     out = Path(tempfile.mkdtemp(prefix="duty-eval-"))
     stem = re.sub(r"[^\w.-]+", "_", path.stem) or "questions"
     report_path = out / f"{stem}-report.md"
     report_path.write_text(markdown([metrics], f"{path.name} ({len(questions)} questions)"), encoding="utf-8")
     chart_path = out / f"{stem}-top1-by-style.png"
-    chart([metrics], chart_path, f"Top-1 by style — {path.name}")
+    style_chart(metrics, chart_path, f"Top-1 by style — {path.name}")
     run_path = out / f"{stem}-run.jsonl"
     write_run(run_path, rows)
     return report_path, chart_path, run_path
@@ -353,8 +376,11 @@ def evaluate_tab(assistant) -> None:
     gr = _gradio()
     known_ids = {d.id for d in assistant.data.duties}
 
+    def shown(value):
+        return gr.update(value=value, visible=True)
+
     def evaluate(file, progress=gr.Progress(track_tqdm=True)):
-        empty = (None, None, None, None, None)
+        empty = tuple(gr.update(value=None, visible=False) for _ in range(5))  # no empty tables before a run
         if file is None:
             return ("⚠ 请先上传问题文件（JSON Lines）。 · Upload a question file (JSON Lines) first.",) + empty
         path = Path(file if isinstance(file, str) else getattr(file, "name", file))
@@ -372,14 +398,14 @@ def evaluate_tab(assistant) -> None:
         metrics = score("uploaded", questions, {r.id: r for r in rows})
         seconds = time.perf_counter() - start
         report_path, chart_path, run_path = _write_outputs(path, questions, rows, metrics)
-        headers, values = metrics_table(metrics)
+        headers, values = metrics_rows(metrics)
         b_headers, b_values = breakdown_table(metrics)
-        f_headers, f_values = failures_table(metrics)
+        f_headers, f_values = failures_table(metrics, {r.id: r for r in rows})
         status = (f"✓ {path.name}: {len(questions)} 个问题，用时 {seconds:.1f} 秒；失败 {len(metrics.failures)} 个。 · "
                   f"{len(questions)} questions in {seconds:.1f} s; {len(metrics.failures)} failures.")
-        return (status, pd.DataFrame(values, columns=headers), str(chart_path),
-                pd.DataFrame(b_values, columns=b_headers), pd.DataFrame(f_values, columns=f_headers),
-                [str(run_path), str(report_path)])
+        return (status, shown(pd.DataFrame(values, columns=headers)), shown(str(chart_path)),
+                shown(pd.DataFrame(b_values, columns=b_headers)), shown(pd.DataFrame(f_values, columns=f_headers)),
+                shown([str(run_path), str(report_path)]))
 
     with gr.Tab("评测 · Evaluate", id="evaluate") as tab:
         gr.Markdown(
@@ -391,19 +417,24 @@ def evaluate_tab(assistant) -> None:
         with gr.Row():
             e_file = gr.File(label="问题文件 · Question file (.jsonl)", file_types=[".jsonl", ".json", ".txt"],
                              elem_id="da-eval-file", min_width=240)
-            e_run = gr.Button("运行评测 · Run evaluation", variant="primary", elem_id="da-eval-run")
+            with gr.Column(min_width=200):
+                e_run = gr.Button("运行评测 · Run evaluation", variant="primary", elem_id="da-eval-run")
+                gr.DownloadButton("下载问题文件模板 · Download a template", value=str(TEMPLATE),
+                                  elem_id="da-eval-template")
         e_status = gr.Markdown(elem_id="da-eval-status")
-        e_table = gr.Dataframe(label="指标 · Metrics", interactive=False, elem_id="da-eval-table")
+        # the results appear after a run (no placeholder columns "1 2 3" before it)
+        e_table = gr.Dataframe(label="指标 · Metrics", interactive=False, elem_id="da-eval-table", visible=False,
+                               wrap=True)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 e_chart = gr.Image(label="按风格的 top-1 · Top-1 by style", show_label=False, type="filepath",
-                                   interactive=False, elem_id="da-eval-chart", height=330)
+                                   interactive=False, elem_id="da-eval-chart", visible=False)
             with gr.Column(scale=2, min_width=280):
-                e_breakdown = gr.Dataframe(label="分组 · Breakdown", interactive=False, max_height=330)
+                e_breakdown = gr.Dataframe(label="分组 · Breakdown", interactive=False, max_height=420, visible=False)
         e_failures = gr.Dataframe(label="失败的问题 · Failures", interactive=False, wrap=True, max_height=400,
-                                  elem_id="da-eval-failures")
+                                  elem_id="da-eval-failures", visible=False)
         e_out = gr.File(label="运行文件与报告 · Run file and report", file_count="multiple", interactive=False,
-                        elem_id="da-eval-out")
+                        elem_id="da-eval-out", visible=False)
         e_run.click(evaluate, [e_file], [e_status, e_table, e_chart, e_breakdown, e_failures, e_out],
                     api_visibility="private", concurrency_limit=1)
         tab.select(_warm_up_once(), None, None, api_visibility="private", queue=False)
@@ -429,7 +460,7 @@ def build_app(assistant, log: QuestionLog | None = None):
             "Who handles this? Every answer comes from the town's official duty lists, with its citation.",
             elem_classes=["da-intro"],
         )
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap", elem_id="da-tabs"):  # every tab reachable on a phone (no "⋯" menu)
             ask_tab(ask, assistant.data.registry, choices)
             fill_table, table_inputs, table_outputs = browse_tab(assistant, choices)
             departments_tab(assistant, choices)
