@@ -207,17 +207,19 @@ class Assistant:
     """Loads data, model and index once; answers questions. Shared by every user of one process."""
 
     def __init__(self, data: Data, retriever: Retriever, index: LoadedIndex, config: RetrievalConfig, model_id: str,
-                 settings: Settings | None = None):
+                 settings: Settings | None = None, route=None):
         self.data = data
         self.retriever = retriever
         self.index = index
         self.config = config
         self.model_id = model_id
         self.settings = settings or current()
+        self.route = route  # Uyghur and Kazakh questions: assistant.search.route.Route, or None
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, config: RetrievalConfig | None = None, model=None,
-             index_root: Path | None = None, build: bool = False, progress: bool = False) -> "Assistant":
+             index_root: Path | None = None, build: bool = False, progress: bool = False, data: Data | None = None,
+             route: bool | None = None) -> "Assistant":
         """Load everything, once: data, the model (unless a loaded `model` is given) and the index.
 
         Args:
@@ -227,10 +229,15 @@ class Assistant:
             index_root: the folder holding index folders (default: settings.index).
             build: build a missing or stale index first; otherwise such an index is an IndexProblem naming
                 the command that fixes it.
+            data: already loaded data (the route shares the default assistant's).
+            route: open the route for Uyghur and Kazakh questions (assistant/search/route.py); by default when
+                the config uses the default model and no model is given.
         """
         settings = settings or current()
         config = config or RetrievalConfig()
-        data = Data.load(settings)
+        if route is None:
+            route = model is None and config.model in (None, models.DEFAULT_MODEL)
+        data = data or Data.load(settings)
         ref = models.resolve(config.model)
         if build:
             model = model or models.load(ref, backend=config.backend, quantize_queries=config.quantize_queries)
@@ -244,7 +251,12 @@ class Assistant:
         if encoder.dimension != loaded.manifest.dimension:
             raise IndexProblem(f"the index for {ref.id} has dimension {loaded.manifest.dimension} but the model "
                                f"gives {encoder.dimension}; run `duty-assistant index build --force`")
-        opened = cls(data, _retriever(data, loaded, encoder, config, ref.id), loaded, config, ref.id, settings)
+        routed = None
+        if route and settings.route_model:
+            from assistant.search.route import Route
+
+            routed = Route.open(settings, data, build=build, progress=progress, index_root=index_root, base=config)
+        opened = cls(data, _retriever(data, loaded, encoder, config, ref.id), loaded, config, ref.id, settings, routed)
         opened.index_folder = config_index_dir(config, ref.id, index_root or settings.index)  # review/live.py writes it
         return opened
 
@@ -261,7 +273,8 @@ class Assistant:
             new = _retriever(self.data, self.index, encoder, config, self.model_id)
         else:
             new = retriever.with_config(config)
-        return Assistant(self.data, new, self.index, config, self.model_id, self.settings)
+        route = self.route.with_config(**changes) if self.route else None
+        return Assistant(self.data, new, self.index, config, self.model_id, self.settings, route)
 
     def forget_questions(self) -> None:
         """Clear the memo of recent question vectors, so the next questions are encoded afresh."""
@@ -285,7 +298,11 @@ class Assistant:
         return Filters(kind, category, dept)
 
     def search(self, question: str, k: int | None = None, **filters) -> Result:
-        """Ranked duties with evidence and the decline decision; `k` defaults to the config's."""
+        """Ranked duties with evidence and the decline decision; `k` defaults to the config's. A question in
+        Uyghur or Kazakh is searched by the route (its own model and index), when there is one."""
+        lang = self.route.language(question) if self.route else None
+        if lang:
+            return self.route.search(question, k, self.filters(**filters), lang=lang)
         return self.retriever.search(question, k, self.filters(**filters))
 
     def ask(self, question: str, k: int | None = None, **filters) -> Answer:
@@ -293,7 +310,8 @@ class Assistant:
         result = self.search(question, k, **filters)
         answer = compose(result, self.data.registry, self.config.max_chars)
         answer.department = self.body_summary(result)
-        if not answer.answered and other_script(answer.question):  # e.g. Uyghur: say which languages work
+        if not answer.answered and other_script(answer.question) and result.query.lang in ("zh", "en", "mixed"):
+            # a script nothing here reads (no route for it): say which languages work
             answer.notice = " ".join(filter(None, [answer.notice, OTHER_SCRIPT_NOTICE]))
         return answer
 

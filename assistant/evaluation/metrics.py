@@ -147,7 +147,11 @@ def trust(questions: list[Question], run: dict[str, RunRow], bins: int = 10) -> 
             if i == len(ordered) or ordered[i][0] != c:  # one point per distinct confidence
                 curve.append({"coverage": round(i / len(ordered), 4), "risk": round(wrong / i, 4),
                               "threshold": round(c, 4)})
+    by_lang: dict[str, list] = defaultdict(list)
+    for q, r in pairs:
+        by_lang[q.lang or "-"].append((q, r))
     return {**_trust_group(pairs), "by_style": {s: _trust_group(g) for s, g in sorted(by_style.items())},
+            "by_lang": {lang: _trust_group(g) for lang, g in sorted(by_lang.items())},
             "tiers": tiers, "reliability": reliability, "risk_coverage": curve}
 
 

@@ -74,6 +74,15 @@ def trust_sections(r: Metrics) -> list[str]:
     for style, g in tr["by_style"].items():
         lines.append(f"| {style} | {g['n']} | {fmt(g['confidently_wrong'])} | {fmt(g['right_and_answered'])} | "
                      f"{fmt(g['out_of_scope_not_answered'])} |")
+    if len(tr.get("by_lang", {})) > 1:  # e.g. the Uyghur and Kazakh questions, each its own row
+        lines += ["", f"By language ({r.name}; top-1 and hit@5 over answerable questions, trust over all):", "",
+                  "| lang | n | top-1 | hit@5 | confidently wrong | right and answered | out of scope not answered |",
+                  "|---|---|---|---|---|---|---|"]
+        for lang, g in tr["by_lang"].items():
+            ranked = r.by["lang"].get(lang, {})
+            lines.append(f"| {lang} | {g['n']} | {fmt(ranked.get('hit_rate@1'))} | {fmt(ranked.get('hit_rate@5'))} | "
+                         f"{fmt(g['confidently_wrong'])} | {fmt(g['right_and_answered'])} | "
+                         f"{fmt(g['out_of_scope_not_answered'])} |")
     lines += ["", f"By tier ({r.name}): how many questions each tier got, how many of them the list can answer, and "
               "how often the first duty shown is right:", "",
               "| tier | questions | answerable | first duty right |", "|---|---|---|---|"]

@@ -28,7 +28,7 @@ from pathlib import Path
 from assistant.errors import DataError
 from assistant.search.config import RetrievalConfig
 from assistant.search.query import clean
-from assistant.search.scripts import kazakh_to_cyrillic, language
+from assistant.search.scripts import arabic_evidence, kazakh_to_cyrillic, language, normalise_arabic
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +72,27 @@ def load_route_lexicon(path: Path) -> list[RouteTerm]:
 
 
 _LETTER = r"[^\W\d_]"
+# Kazakh in Arabic script does not tell о/ө, ұ/ү, ы/і apart outside the hamza rule, nor а/ә in words with
+# ە، ك، گ (loanwords: كووپەراتيۆ → көөператив): Kazakh terms and text are compared with each pair folded.
+_KAZAKH_FOLD = str.maketrans("әөүі", "аоұы")
+
+
+def fold(text: str, lang: str) -> str:
+    """Lower case; for Kazakh the front/back vowel pairs folded (see _KAZAKH_FOLD)."""
+    text = text.lower()
+    return text.translate(_KAZAKH_FOLD) if lang == "kk" else text
 
 
 def term_pattern(term: RouteTerm) -> re.Pattern:
-    """A term matches at the start of a word (these languages add suffixes: ئىتلار, иттер), or as a whole word."""
+    """A term matches at the start of a word (these languages add suffixes: ئىتلار, иттер), or as a whole word.
+
+    A Uyghur stem ending in ا or ە also matches with ى there: the vowel is raised before a suffix
+    (گۇۋاھنامە → گۇۋاھنامىسى, بالا → بالىسى)."""
+    text = re.escape(fold(term.term, term.lang))
+    if term.lang == "ug" and not term.whole_word and term.term[-1:] in ("ا", "ە"):
+        text = re.escape(term.term[:-1]) + "[اەى]"
     end = rf"(?!{_LETTER})" if term.whole_word else ""
-    return re.compile(rf"(?<!{_LETTER}){re.escape(term.term)}{end}")
+    return re.compile(rf"(?<!{_LETTER}){text}{end}")
 
 
 class RouteLexicon:
@@ -88,10 +103,10 @@ class RouteLexicon:
 
     def official(self, text: str, lang: str) -> list[str]:
         """The list's words for every known word of `text` (lang "ug" or "kk"), first seen first, no repeats."""
-        lower = text.lower()
+        folded = fold(text, lang)
         found: list[str] = []
         for term, pattern in self.terms:
-            if term.lang == lang and pattern.search(lower):
+            if term.lang == lang and pattern.search(folded):
                 found.extend(o for o in term.official if o not in found)
         return found
 
@@ -103,7 +118,8 @@ def route_config(base: RetrievalConfig, model: str) -> RetrievalConfig:
 
 def prepare(question: str, lang: str, lexicon: RouteLexicon) -> str:
     """The text the route searches for a question in `lang` (see the module docstring)."""
-    text = kazakh_to_cyrillic(question) if lang == "kk-Arab" else question
+    text = normalise_arabic(question)
+    text = kazakh_to_cyrillic(text) if lang == "kk-Arab" else text
     words = lexicon.official(text, "ug" if lang == "ug" else "kk")
     return f"{text} （{' '.join(words)}）" if words else text
 
@@ -129,7 +145,16 @@ class Route:
     def language(self, question: str) -> str | None:
         """The question's language when this route answers it, else None."""
         lang = language(question or "")
+        if lang == "ug" and "kk-Arab" in self.languages and arabic_evidence(normalise_arabic(question)) == (0, 0):
+            lang = self._by_lexicon(question)  # no letter tells the two apart: the words it knows do
         return lang if lang in self.languages else None
+
+    def _by_lexicon(self, question: str) -> str:
+        """Uyghur or Kazakh (Arabic script) for a text whose letters do not say: the one whose lexicon knows
+        more of its words (Uyghur when even)."""
+        text = normalise_arabic(question)
+        kazakh = len(self.lexicon.official(kazakh_to_cyrillic(text), "kk"))
+        return "kk-Arab" if kazakh > len(self.lexicon.official(text, "ug")) else "ug"
 
     @property
     def data(self):

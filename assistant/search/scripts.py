@@ -45,11 +45,27 @@ def language(text: str) -> str | None:
     if max(arabic, cyrillic) * 2 < len(letters):  # mostly Chinese or Latin: not this module's business
         return None
     if arabic >= cyrillic:
-        uyghur = sum(1 for c in text if c in _UYGHUR_ONLY)
-        kazakh = (sum(1 for c in text if c in _KAZAKH_ARABIC_ONLY) + len(_BARE_VOWEL_START.findall(text))
-                  + len(_INFINITIVE.findall(text)))
+        uyghur, kazakh = arabic_evidence(normalise_arabic(text))
         return "kk-Arab" if kazakh > uyghur else "ug"
     return "kk" if any(c in _KAZAKH_CYRILLIC_ONLY for c in text) else "ru"
+
+
+# Letters keyboards type for the same Uyghur/Kazakh letter: Persian keheh and yeh, Arabic heh (NFKC has already
+# folded presentation forms).
+_ARABIC_VARIANTS = str.maketrans({"\u06a9": "ك", "\u06cc": "ى", "\u0647": "ە"})
+
+
+def normalise_arabic(text: str) -> str:
+    """One code point per Uyghur/Kazakh letter: ک → ك, ی → ى, ه → ە (what Persian and Arabic keyboards type)."""
+    return text.translate(_ARABIC_VARIANTS)
+
+
+def arabic_evidence(text: str) -> tuple[int, int]:
+    """(Uyghur, Kazakh) letter and spelling cues of an Arabic-script text (see the module docstring)."""
+    uyghur = sum(1 for c in text if c in _UYGHUR_ONLY)
+    kazakh = (sum(1 for c in text if c in _KAZAKH_ARABIC_ONLY) + len(_BARE_VOWEL_START.findall(text))
+              + len(_INFINITIVE.findall(text)))
+    return uyghur, kazakh
 
 
 # Kazakh töte → Cyrillic. A word is front-vowelled when it carries the high hamza or contains ە, ك or گ (which
