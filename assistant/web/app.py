@@ -57,6 +57,9 @@ from assistant.web.filters import (
     ALL, ALL_CHOICE, browse_duties, category_choices, chosen, department_choices, list_choices,
 )
 from assistant.web.question_log import QuestionLog
+from assistant.web.review_tab import (
+    ReviewerLogins, feedback_endpoint, feedback_row, note_answer, review_parts, review_tab, similar_html,
+)
 
 DEFAULT_CONCURRENCY = 4  # questions answered at once; the rest wait in Gradio's queue
 MAX_K = 10
@@ -132,8 +135,9 @@ class Choices:
                    department_choices(assistant.data.registry))
 
 
-def make_ask(assistant, log: QuestionLog | None):
-    """The one way every tab and the API ask: k clamped, "all" filters dropped, the question logged if asked to."""
+def make_ask(assistant, log: QuestionLog | None, feedback=None):
+    """The one way every tab and the API ask: k clamped, "all" filters dropped, the question logged if asked to,
+    the answer given an `answer_id` for feedback (assistant.state.feedback; kept as DUTY_ASSISTANT_KEEP says)."""
 
     def ask(question, k=5, list_value=None, department=None, category=None) -> Answer:
         question = "" if question is None else str(question)  # the API takes whatever JSON a client sends
@@ -141,6 +145,8 @@ def make_ask(assistant, log: QuestionLog | None):
                                category=chosen(category))
         if log is not None:
             log.write(question, answer)
+        if feedback is not None:
+            answer.answer_id = feedback.remember(answer)
         return answer
 
     return ask
@@ -155,7 +161,8 @@ def api_endpoint(ask):
         notice and results (id, title, list, category, citation, role, score, responsibility, responsible,
         matched_steps), best first. k: how many duties to return (1-10, default 5)."""
         try:
-            return ask(question, k).to_json()
+            answer = ask(question, k)
+            return {**answer.to_json(), "answer_id": getattr(answer, "answer_id", "")}  # for /feedback
         except DutyAssistantError as err:  # e.g. a QuestionError: the message says what to type
             raise gr.Error(str(err), print_exception=False) from None
 
@@ -165,7 +172,7 @@ def api_endpoint(ask):
 # -- the tabs (each builds its gr.Tab inside the app's Blocks and wires its own events) -------------------
 
 
-def ask_tab(ask, registry, choices: Choices) -> None:
+def ask_tab(ask, registry, choices: Choices, feedback=None, duties=()) -> None:
     """Ask: the chat with answer cards, example questions, and filters beside it."""
     gr = _gradio()
 
@@ -175,14 +182,18 @@ def ask_tab(ask, registry, choices: Choices) -> None:
         shown = question_html(question) if question.strip() else '<div class="da-question">…</div>'
         return list(history or []) + [{"role": "user", "content": shown}], "", question
 
-    def respond(question, history, list_value, category, department, k):
+    def respond(question, history, list_value, category, department, k, request=None):
         history = list(history or [])
         try:
-            reply = answer_html(ask(question or "", k, list_value, department, category), registry)
+            answer = ask(question or "", k, list_value, department, category)
+            reply = answer_html(answer, registry)
+            note_answer(feedback, request, answer)  # the session's latest answer, for the feedback row
         except DutyAssistantError as err:  # nothing to search for, or an unknown filter value: says what to do
             reply = user_error_html(err, question)
         history.append({"role": "assistant", "content": reply})
         return history
+
+    respond.__annotations__["request"] = gr.Request  # resolved here: this module uses string annotations
 
     with gr.Tab("问答 · Ask", id="ask"):
         with gr.Row(equal_height=False):
@@ -215,6 +226,7 @@ def ask_tab(ask, registry, choices: Choices) -> None:
              .then(respond, [asked, chat, f_list, f_category, f_dept, f_k], [chat], api_visibility="private")
              .then(None, js=SCROLL_TO_LAST_QUESTION))
         clear.click(lambda: ([], ""), None, [chat, question], api_visibility="private", queue=False)
+        feedback_row(feedback, chat, duties)  # right / wrong / not in the list, for the latest answer
 
 
 def browse_tab(assistant, choices: Choices):
@@ -247,7 +259,7 @@ def browse_tab(assistant, choices: Choices):
             duty = assistant.duty(duty_id)
         except DutyAssistantError as err:  # NotFound: says what ids look like
             return user_error_html(err, duty_id)
-        return duty_html(duty, registry)
+        return duty_html(duty, registry) + similar_html(assistant.data.similar.get(duty.id, []))
 
     def select_row(frame, evt: gr.SelectData):
         row = getattr(evt, "row_value", None)
@@ -443,16 +455,18 @@ def evaluate_tab(assistant) -> None:
 # -- the app --------------------------------------------------------------------------------------------
 
 
-def build_app(assistant, log: QuestionLog | None = None):
+def build_app(assistant, log: QuestionLog | None = None, feedback=None, desk=None, logins=None):
     """The Gradio Blocks over one loaded Assistant (shared by every session).
 
     Args:
         assistant: an open `assistant.api.Assistant`.
         log: where to log questions; None (the default) keeps none.
+        feedback: keeps answers and marks (assistant.state.feedback.Feedback); None: no feedback controls.
+        desk: the Review desk (assistant.review.desk.ReviewDesk) and `logins` its reviewers (web/review_tab.py).
     """
     gr = _gradio()
     choices = Choices.of(assistant)
-    ask = make_ask(assistant, log)
+    ask = make_ask(assistant, log, feedback)
     with gr.Blocks(title="Duty Assistant · 履职事项助手", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         gr.Markdown(
             "## 履职事项助手 · Duty Assistant\n"
@@ -461,11 +475,13 @@ def build_app(assistant, log: QuestionLog | None = None):
             elem_classes=["da-intro"],
         )
         with gr.Tabs(overflow_behavior="wrap", elem_id="da-tabs"):  # every tab reachable on a phone (no "⋯" menu)
-            ask_tab(ask, assistant.data.registry, choices)
+            ask_tab(ask, assistant.data.registry, choices, feedback, assistant.data.duties)
             fill_table, table_inputs, table_outputs = browse_tab(assistant, choices)
             departments_tab(assistant, choices)
             evaluate_tab(assistant)
+            review_tab(desk, logins or ReviewerLogins(None), assistant.data.duties)
         gr.api(api_endpoint(ask), api_name="ask")
+        gr.api(feedback_endpoint(feedback), api_name="feedback")
         demo.load(fill_table, table_inputs, table_outputs, api_visibility="private", queue=False)
     return demo
 
@@ -514,7 +530,8 @@ def serve(args) -> int:
     print(f"已加载 / Loaded: {len(assistant.data.duties)} duties, model {assistant.model_id}, "
           f"{time.perf_counter() - start:.1f} s", flush=True)
 
-    demo = build_app(assistant, log)
+    feedback, desk, logins = review_parts(assistant)
+    demo = build_app(assistant, log, feedback, desk, logins)
     demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY, max_size=64)
     try:
         demo.launch(
