@@ -9,6 +9,8 @@ from pathlib import Path
 
 from assistant.answer import Answer
 
+from assistant.state.mask import mask_personal
+from assistant.errors import SettingsError
 
 class QuestionLog:
     """Appends {time, question, answered, top} as JSON lines; never a user name or password.
@@ -26,7 +28,7 @@ class QuestionLog:
         """One line for one question; `answer` is None when the question could not be searched."""
         row = {
             "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "question": question,
+            "question": mask_personal(question),  # ID and mobile numbers never reach the disk
             "answered": bool(answer and answer.answered),
             "top": answer.cards[0].id if answer and answer.cards else None,
         }
