@@ -87,14 +87,26 @@ def cmd_model(args) -> int:
 def cmd_index(args) -> int:
     from assistant.api import build_index
 
-    manifest, built = build_index(config_from(args), force=args.force, progress=not args.quiet,
+    config = config_from(args)
+    manifest, built = build_index(config, force=args.force, progress=not args.quiet, use_cache=not args.no_cache)
+    _say_built(manifest, built)
+    if config.model is None:  # the shipped model: its route for Uyghur and Kazakh questions gets its own index
+        from assistant.search.route import build_route_index
+        from assistant.settings import current
+
+        route = build_route_index(current(), config, force=args.force, progress=not args.quiet,
                                   use_cache=not args.no_cache)
+        if route:
+            _say_built(*route)
+    return 0
+
+
+def _say_built(manifest, built: bool) -> None:
     if built:
         print(f"built index: {manifest.unit_count} units, dim {manifest.dimension}, model {manifest.model}, "
               f"{manifest.build_seconds:.1f} s")
     else:
         print(f"index is up to date ({manifest.unit_count} units, model {manifest.model}); use --force to rebuild")
-    return 0
 
 
 # -- ask ------------------------------------------------------------------------------------------------

@@ -209,3 +209,17 @@ class Route:
                         "`duty-assistant index build`", err, settings.route_model)
             return None
         return cls(assistant, RouteLexicon(load_route_lexicon(settings.route_lexicon)))
+
+
+def build_route_index(settings, base: RetrievalConfig | None = None, *, force: bool = False, progress: bool = True,
+                      use_cache: bool = True):
+    """Build the route model's index unless a current one exists (what `duty-assistant index build` does after
+    the default index). Returns (manifest, built), or None when there is no route model.
+
+    Raises ModelError when the route model is not fetched (`duty-assistant model fetch e5-small`)."""
+    from assistant.api import build_index
+
+    if not settings.route_model:
+        return None
+    config = route_config(base or RetrievalConfig(), settings.route_model)
+    return build_index(config, force=force, progress=progress, use_cache=use_cache, settings=settings)

@@ -20,6 +20,7 @@ import unicodedata
 
 _ARABIC = re.compile(r"[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 _UYGHUR_ONLY = set("ېۈئخغژ")  # e, ü, hamza seat, x, ğ, zh: Uyghur letters Kazakh töte does not use
 _KAZAKH_ARABIC_ONLY = set("\u0674عح")  # high hamza, ғ, х: Kazakh töte; Uyghur writes ğ as غ and x as خ
 # Uyghur puts ئ before every word-initial vowel; Kazakh writes the vowel bare. Kazakh infinitives end in -ۋ (алу).
@@ -35,10 +36,11 @@ def language(text: str) -> str | None:
 
     Returns:
         "ug" (Uyghur, Arabic script), "kk-Arab" (Kazakh, Arabic script), "kk" (Kazakh, Cyrillic), "ru" (Russian),
-        or None when most letters are Chinese or Latin (or there are none).
+        or None when most letters are Latin, when it holds a Chinese word (two Han characters or more), or when
+        it has no letters.
     """
     letters = [c for c in text if unicodedata.category(c).startswith("L") or c == "\u0674"]
-    if not letters:
+    if not letters or len(_HAN.findall(text)) >= 2:  # a Chinese word in it: the default model reads that
         return None
     arabic = sum(1 for c in letters if _ARABIC.match(c))
     cyrillic = sum(1 for c in letters if _CYRILLIC.match(c))

@@ -204,7 +204,8 @@ def test_a_real_question_survives_markup_noise_and_other_scripts(assistant, text
 def test_other_scripts_are_answered_or_told_which_languages_work(assistant, text):
     answer = assistant.ask(text)
     check_answer(answer, text)
-    assert answer.answered or answer.notice == OTHER_SCRIPT_NOTICE
+    # Uyghur and Kazakh have their own route (assistant/search/route.py): declined there in their own language
+    assert answer.answered or answer.notice == OTHER_SCRIPT_NOTICE or answer.lang in ("ug", "kk", "kk-Arab")
 
 
 # -- the CLI: exit 0 with JSON, or exit 2 with one `error:` line ---------------------------------------------
