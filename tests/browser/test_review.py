@@ -90,7 +90,7 @@ def test_review_action_changes_the_answer(review_server):
         duty.fill(TARGET)
         duty.press("Enter")
         page.locator("#da-review-check").click()
-        expect(page.locator("#da-review-result")).to_contain_text("dev (", timeout=180_000)
+        expect(page.locator("#da-review-result")).to_contain_text("dev (", timeout=400_000)
         page.locator("#da-review-confirm input").check()  # should the check find broken questions
         start = time.perf_counter()
         page.locator("#da-review-apply").click()
