@@ -30,6 +30,7 @@ from assistant.domain import Duty, ListKind
 from assistant.search.encode import Encoder
 from assistant.search.index import LoadedIndex, Manifest, index_dir, load_index, recover_swap, write_index
 from assistant.search.query import OTHER_SCRIPT_NOTICE, other_script
+from assistant.search.segment import segmenter
 from assistant.search.confidence import Calibration
 from assistant.search.retrieve import Filters, Result, Retriever
 from assistant.data.store import input_hashes, load_duties, load_registry, load_similar_questions
@@ -169,9 +170,7 @@ def lexical_documents(data: Data, config: RetrievalConfig) -> list[str]:
 
 def vocabulary(data: Data) -> set[str]:
     """The list's own words (for pinyin matching): jieba words of its text plus the lexicon's official terms."""
-    import jieba
-
-    jieba.setLogLevel(60)
+    jieba = segmenter()
     words: set[str] = set()
     for duty in data.duties:
         for text in (duty.title, *(s.text for s in duty.steps)):
@@ -183,9 +182,7 @@ def vocabulary(data: Data) -> set[str]:
 
 def known_words() -> set[str]:
     """General Chinese words (jieba's dictionary): never treated as typos."""
-    import jieba
-
-    jieba.setLogLevel(60)
+    jieba = segmenter()
     jieba.initialize()
     return {w for w, f in jieba.dt.FREQ.items() if f > 0 and _HAN_WORD.fullmatch(w)}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -116,13 +117,18 @@ def cmd_ask(args) -> int:
     from assistant.render.text import render_text
     from assistant.api import Assistant
 
-    assistant = Assistant.open(config=config_from(args), build=args.build)
+    from assistant.errors import QuestionError
+
+    config = config_from(args)  # a bad --config is said before anything loads
     questions = args.question or []
     if not questions:
         if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 become U+FFFD, not a decoding error
             sys.stdin.reconfigure(errors="replace")
         questions = [line.strip() for line in sys.stdin if line.strip()]
-    from assistant.errors import QuestionError
+        if not questions:  # nothing asked: say how to ask (it printed nothing and exited 0)
+            raise QuestionError('no question given: type it after `ask` (duty-assistant ask "谁管流浪狗") or give '
+                                "one per line on stdin")
+    assistant = Assistant.open(config=config, build=args.build)
 
     failed = 0
     for number, question in enumerate(questions, start=1):
@@ -321,6 +327,12 @@ def main(argv: list[str] | None = None) -> int:
         return err.exit_status
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader stopped early (`| head`): not an error of ours; no traceback
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return 1
     except Exception:  # anything else is a bug in duty-assistant: show where, and say so
         traceback.print_exc()
         print(f"duty-assistant {args.command}: this is a bug in duty-assistant, not something you did; please "

@@ -60,7 +60,7 @@ def make_revision(source_text: str, seed: int = 2026) -> tuple[str, dict]:
     # three moves, each rewritten in the target list's columns
     moved = {}
     basic = pick(ListKind.BASIC, taken, lambda c: len(c[2]) < 60); taken.add(basic[0])
-    coop = pick(ListKind.COOP, taken); taken.add(coop[0])
+    coop = pick(ListKind.COOP, taken, lambda c: "、" not in c[3] and c[3].endswith("局")); taken.add(coop[0])
     reclaimed = pick(ListKind.RECLAIMED, taken); taken.add(reclaimed[0])
     by_kind[ListKind.BASIC].remove(basic); by_kind[ListKind.COOP].remove(coop); by_kind[ListKind.RECLAIMED].remove(reclaimed)
     n, cat, title = basic[1][:3]

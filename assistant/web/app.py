@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -56,6 +57,7 @@ from assistant.web.auth import ENV_AUTH, load_auth
 from assistant.web.filters import (
     ALL, ALL_CHOICE, browse_duties, category_choices, chosen, department_choices, list_choices,
 )
+from assistant.web.evaluate_runs import Busy, Cancelled, EvalRuns, plain
 from assistant.web.question_log import QuestionLog
 from assistant.web.review_tab import (
     ReviewerLogins, feedback_endpoint, feedback_row, note_answer, review_parts, review_tab, similar_html,
@@ -366,7 +368,7 @@ def _write_outputs(path: Path, questions, rows, metrics) -> tuple[Path, Path, Pa
     from assistant.evaluation.report import markdown
     from assistant.render.charts import style_chart
 
-    out = Path(tempfile.mkdtemp(prefix="duty-eval-"))
+    out = EvalRuns.output_folder()  # private, removed after a few minutes (evaluate_runs.py)
     stem = re.sub(r"[^\w.-]+", "_", path.stem) or "questions"
     report_path = out / f"{stem}-report.md"
     report_path.write_text(markdown([metrics], f"{path.name} ({len(questions)} questions)"), encoding="utf-8")
@@ -374,11 +376,13 @@ def _write_outputs(path: Path, questions, rows, metrics) -> tuple[Path, Path, Pa
     style_chart(metrics, chart_path, f"Top-1 by style — {path.name}")
     run_path = out / f"{stem}-run.jsonl"
     write_run(run_path, rows)
+    EvalRuns.seal(out)  # 0600: they hold the uploaded questions
     return report_path, chart_path, run_path
 
 
-def evaluate_tab(assistant) -> None:
-    """Evaluate: upload a question file, get the metrics, a chart by style, the failures and the run file."""
+def evaluate_tab(assistant, runs: EvalRuns | None = None) -> None:
+    """Evaluate: upload a question file, get the metrics, a chart by style, the failures and the run file.
+    `runs` bounds it (questions, characters, one run at a time, who may run; see evaluate_runs.py)."""
     import pandas as pd
 
     from assistant.errors import EvalError
@@ -387,25 +391,35 @@ def evaluate_tab(assistant) -> None:
 
     gr = _gradio()
     known_ids = {d.id for d in assistant.data.duties}
+    runs = runs or EvalRuns(MAX_EVAL_QUESTIONS, 60_000)
 
     def shown(value):
         return gr.update(value=value, visible=True)
 
-    def evaluate(file, progress=gr.Progress(track_tqdm=True)):
+    def evaluate(file, request=None, progress=gr.Progress(track_tqdm=True)):
         empty = tuple(gr.update(value=None, visible=False) for _ in range(5))  # no empty tables before a run
+        if not runs.allowed:  # off on this server: nothing is read
+            return (f"⚠ {runs.why_not}",) + empty
         if file is None:
             return ("⚠ 请先上传问题文件（JSON Lines）。 · Upload a question file (JSON Lines) first.",) + empty
         path = Path(file if isinstance(file, str) else getattr(file, "name", file))
         try:
             questions = load_questions(path, known_ids)
         except EvalError as err:
-            message = str(err).replace(str(path), path.name)
+            message = plain(str(err).replace(str(path), path.name))  # it quotes what the file holds
             return (f"⚠ 问题文件有误 · Bad question file: {message}",) + empty
-        if len(questions) > MAX_EVAL_QUESTIONS:
-            return (f"⚠ 问题太多（{len(questions)}）；最多 {MAX_EVAL_QUESTIONS} 个。 · "
-                    f"Too many questions ({len(questions)}); at most {MAX_EVAL_QUESTIONS}.",) + empty
-        start = time.perf_counter()
-        rows = run_questions(assistant, questions, progress=True)
+        refused = runs.refusal(questions)  # off here, too many questions or characters
+        if refused:
+            return (f"⚠ {refused}",) + empty
+        try:
+            with runs.start(getattr(request, "session_hash", "")) as run:
+                start = time.perf_counter()
+                rows = run_questions(assistant, runs.cancellable(questions, run), progress=True)
+        except Busy:
+            return ("⏳ 另一个评测正在运行，请稍后再试。 · Another evaluation is running; try again when it has "
+                    "finished.",) + empty
+        except Cancelled:
+            return ("✗ 评测已取消。 · The evaluation was cancelled.",) + empty
         progress(0.99, desc="scoring")
         metrics = score("uploaded", questions, {r.id: r for r in rows})
         seconds = time.perf_counter() - start
@@ -413,11 +427,21 @@ def evaluate_tab(assistant) -> None:
         headers, values = metrics_rows(metrics)
         b_headers, b_values = breakdown_table(metrics)
         f_headers, f_values = failures_table(metrics, {r.id: r for r in rows})
-        status = (f"✓ {path.name}: {len(questions)} 个问题，用时 {seconds:.1f} 秒；失败 {len(metrics.failures)} 个。 · "
+        status = (f"✓ {plain(path.name)}: {len(questions)} 个问题，用时 {seconds:.1f} 秒；失败 {len(metrics.failures)} 个。 · "
                   f"{len(questions)} questions in {seconds:.1f} s; {len(metrics.failures)} failures.")
         return (status, shown(pd.DataFrame(values, columns=headers)), shown(str(chart_path)),
                 shown(pd.DataFrame(b_values, columns=b_headers)), shown(pd.DataFrame(f_values, columns=f_headers)),
                 shown([str(run_path), str(report_path)]))
+
+    evaluate.__annotations__["request"] = gr.Request  # resolved here: this module uses string annotations
+
+    def cancel(request: gr.Request):
+        """Cancel the run this session started (checked between questions)."""
+        if runs.cancel(getattr(request, "session_hash", "")):
+            return "… 正在取消 · Cancelling …"
+        return gr.skip()
+
+    cancel.__annotations__["request"] = gr.Request
 
     with gr.Tab("评测 · Evaluate", id="evaluate") as tab:
         gr.Markdown(
@@ -433,7 +457,8 @@ def evaluate_tab(assistant) -> None:
                 e_run = gr.Button("运行评测 · Run evaluation", variant="primary", elem_id="da-eval-run")
                 gr.DownloadButton("下载问题文件模板 · Download a template", value=str(TEMPLATE),
                                   elem_id="da-eval-template")
-        e_status = gr.Markdown(elem_id="da-eval-status")
+        e_status = gr.Markdown(runs.limits_text() if runs.allowed else f"⚠ {runs.why_not}", elem_id="da-eval-status")
+        e_cancel = gr.Button("取消评测 · Cancel the evaluation", size="sm", elem_id="da-eval-cancel")
         # the results appear after a run (no placeholder columns "1 2 3" before it)
         e_table = gr.Dataframe(label="指标 · Metrics", interactive=False, elem_id="da-eval-table", visible=False,
                                wrap=True)
@@ -447,27 +472,33 @@ def evaluate_tab(assistant) -> None:
                                   elem_id="da-eval-failures", visible=False)
         e_out = gr.File(label="运行文件与报告 · Run file and report", file_count="multiple", interactive=False,
                         elem_id="da-eval-out", visible=False)
+        # two at once: a second run is told at once that one is running (EvalRuns), not queued behind it
         e_run.click(evaluate, [e_file], [e_status, e_table, e_chart, e_breakdown, e_failures, e_out],
-                    api_visibility="private", concurrency_limit=1)
+                    api_visibility="private", concurrency_limit=2, concurrency_id="evaluate")
+        e_cancel.click(cancel, None, [e_status], api_visibility="private", queue=False)
         tab.select(_warm_up_once(), None, None, api_visibility="private", queue=False)
 
 
 # -- the app --------------------------------------------------------------------------------------------
 
 
-def build_app(assistant, log: QuestionLog | None = None, feedback=None, desk=None, logins=None):
+def build_app(assistant, log: QuestionLog | None = None, feedback=None, desk=None, logins=None,
+              runs: EvalRuns | None = None):
     """The Gradio Blocks over one loaded Assistant (shared by every session).
 
     Args:
         assistant: an open `assistant.api.Assistant`.
         log: where to log questions; None (the default) keeps none.
+        runs: the Evaluate tab's bounds (default: the settings' limits; serve() says who may run it).
         feedback: keeps answers and marks (assistant.state.feedback.Feedback); None: no feedback controls.
         desk: the Review desk (assistant.review.desk.ReviewDesk) and `logins` its reviewers (web/review_tab.py).
     """
     gr = _gradio()
     choices = Choices.of(assistant)
     ask = make_ask(assistant, log, feedback)
-    with gr.Blocks(title="Duty Assistant · 履职事项助手", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
+    runs = runs or EvalRuns.from_settings(current())
+    # every 10 minutes, files older than 50 minutes leave Gradio's cache: uploads and Evaluate outputs within the hour
+    with gr.Blocks(title="Duty Assistant · 履职事项助手", analytics_enabled=False, delete_cache=(600, 3000)) as demo:
         gr.Markdown(
             "## 履职事项助手 · Duty Assistant\n"
             f"谁来办？答案全部来自本镇的三张履职事项清单（{len(assistant.data.duties)} 项），并注明出处。 · "
@@ -478,12 +509,24 @@ def build_app(assistant, log: QuestionLog | None = None, feedback=None, desk=Non
             ask_tab(ask, assistant.data.registry, choices, feedback, assistant.data.duties)
             fill_table, table_inputs, table_outputs = browse_tab(assistant, choices)
             departments_tab(assistant, choices)
-            evaluate_tab(assistant)
+            evaluate_tab(assistant, runs)
             review_tab(desk, logins or ReviewerLogins(None), assistant.data.duties)
         gr.api(api_endpoint(ask), api_name="ask")
+        gr.HTML(footer_html(assistant), elem_id="da-footer")
         gr.api(feedback_endpoint(feedback), api_name="feedback")
         demo.load(fill_table, table_inputs, table_outputs, api_visibility="private", queue=False)
     return demo
+
+
+def footer_html(assistant) -> str:
+    """The page's last line: the model, and the backend answering (with why, when it fell back to torch)."""
+    import html
+
+    from assistant import models
+
+    note = models.backend_note(assistant.retriever.encoder.model)
+    return (f'<div class="da-footer">模型 · Model: {html.escape(assistant.model_id)} · '
+            f'后端 · Backend: {html.escape(note)}</div>')
 
 
 def port_problem(host: str, port: int) -> str | None:
@@ -513,15 +556,22 @@ def serve(args) -> int:
     from assistant.api import Assistant
     from assistant.options import config_from
 
+    from assistant import models
+    from assistant.errors import SettingsError
+    from assistant.web.middleware import stack
+
     config = config_from(args)
-    auth = load_auth(current().auth, getattr(args, "auth_file", None))
-    log = QuestionLog(args.log_questions) if getattr(args, "log_questions", None) else None
+    settings = current()
+    auth = load_auth(settings.auth, getattr(args, "auth_file", None))
     host, port = args.host or "127.0.0.1", int(args.port)
+    if not 1 <= port <= 65535:  # every mistake in the command line is said now, not after loading the model
+        raise SettingsError(f"--port {port} is not a port number; choose one from 1 to 65535, e.g. --port 7860")
     problem = port_problem(host, port)
-    if problem:  # say so now, not after loading the model
-        print(f"duty-assistant serve: error: cannot listen on {host}:{port} ({problem}); check --host and --port",
-              file=sys.stderr)
-        return 2
+    if problem:
+        raise SettingsError(f"cannot listen on {host}:{port} ({problem}); check --host and --port")
+    log = QuestionLog(args.log_questions) if getattr(args, "log_questions", None) else None  # opened now, 0600
+    # Evaluate runs hundreds of questions: on a server others can reach, only for logged-in users
+    runs = EvalRuns.from_settings(settings, allowed=bool(auth) or host in LOOPBACK, why_not=EVAL_NEEDS_LOGIN)
 
     print("正在加载模型和索引… / Loading model and index…", flush=True)
     start = time.perf_counter()
@@ -529,10 +579,12 @@ def serve(args) -> int:
     assistant.ask("谁管流浪狗")  # warm up (tokeniser, word lists) so the first user does not wait
     print(f"已加载 / Loaded: {len(assistant.data.duties)} duties, model {assistant.model_id}, "
           f"{time.perf_counter() - start:.1f} s", flush=True)
+    print(f"后端 / Backend: {models.backend_note(assistant.retriever.encoder.model)}", flush=True)
+    uploads = _private_upload_folder()  # uploads and Evaluate outputs: not in a shared /tmp/gradio
 
     feedback, desk, logins = review_parts(assistant)
-    demo = build_app(assistant, log, feedback, desk, logins)
-    demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY, max_size=64)
+    demo = build_app(assistant, log, feedback, desk, logins, runs=runs)
+    demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue)
     try:
         demo.launch(
             server_name=host, server_port=port, share=bool(args.share), auth=auth,
@@ -540,6 +592,10 @@ def serve(args) -> int:
             prevent_thread_lock=True, quiet=True, show_error=False, inbrowser=False,
             footer_links=["api"], run_history=False, enable_monitoring=False, ssr_mode=False, pwa=False,
             mcp_server=False, max_file_size="5mb", theme=_theme(), css=static_text("app.css"), head=page_head(),
+            # bounded: sessions kept (each ~110 KB), request bodies, failed logins, malformed API calls
+            state_session_capacity=settings.sessions,
+            app_kwargs={"middleware": stack(max_body=settings.max_body_kb * 1024, max_upload=MAX_UPLOAD_BYTES,
+                                            check_question=question_problem(assistant))},
         )
     except OSError as err:
         print(f"duty-assistant serve: error: cannot listen on {host}:{port} ({err}); choose another --port",
@@ -555,6 +611,8 @@ def serve(args) -> int:
         print(f"注意 / Note: listening on {host} without a login; set {ENV_AUTH} or --auth-file", flush=True)
     if log is not None:
         print(f"问题记录 / Logging questions to {log.path}", flush=True)
+    if not runs.allowed:
+        print(f"评测 / Evaluate: {runs.why_not}", flush=True)
     print("按 Ctrl+C 停止 / Press Ctrl+C to stop", flush=True)
     try:
         demo.block_thread()
@@ -562,4 +620,35 @@ def serve(args) -> int:
         pass
     finally:
         demo.close()
+        if uploads is not None:
+            shutil.rmtree(uploads, ignore_errors=True)
     return 0
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024 + 64 * 1024  # Gradio's 5 MB per file, plus the form around it
+EVAL_NEEDS_LOGIN = ("评测需要登录：此服务器可从其他电脑访问。 · Evaluate needs a login on a server other computers can "
+                    f"reach: set {ENV_AUTH} or --auth-file.")
+
+
+def _private_upload_folder() -> Path | None:
+    """Gradio's folder for uploads and the files it serves: a private one of this server's (0700, removed when it
+    stops) unless GRADIO_TEMP_DIR names one. Gradio reads the variable when it stores a file."""
+    if os.environ.get("GRADIO_TEMP_DIR"):
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="duty-assistant-web-"))
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    return folder
+
+
+def question_problem(assistant):
+    """question → why it cannot be searched (the assistant's own rule and message), or None; for the API check."""
+
+    def check(question: str) -> str | None:
+        try:
+            assistant.retriever.analyse(question)
+        except DutyAssistantError as err:
+            return str(err)
+        return None
+
+    return check
