@@ -384,15 +384,16 @@ def export(model_folder: Path, weights_sha256: str, target: Path, st=None, say=N
 
 @contextlib.contextmanager
 def _export_lock(target: Path):
-    """One export of a model at a time (two servers starting together would otherwise race to swap it in)."""
+    """One export of a model at a time (two servers starting together would otherwise race to swap it in): a
+    lock on the folder the export lives in, so no lock file is left there."""
     import fcntl
 
-    with open(target.parent / f".{target.name}.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _export(st, model_folder: Path, weights_sha256: str, target: Path, say) -> Path:

@@ -9,6 +9,8 @@ import re
 
 import numpy as np
 
+from assistant.search.segment import segmenter
+
 _WORD = re.compile(r"[\u4e00-\u9fff]+|[A-Za-z]+|\d+")
 # Function words and the question words people wrap around a topic carry no topic.
 STOPWORDS = frozenset(
@@ -21,8 +23,7 @@ STOPWORDS = frozenset(
 
 def tokenize(text: str) -> list[str]:
     """jieba search-mode tokens (and lower-cased latin words), without stopwords and punctuation."""
-    import jieba
-
+    jieba = segmenter()
     tokens = []
     for token in jieba.cut_for_search(text):
         token = token.strip().lower()
@@ -40,9 +41,7 @@ class LexicalScorer:
 
     def __init__(self, documents: list[str]):
         import bm25s
-        import jieba
 
-        jieba.setLogLevel(60)
         self.retriever = bm25s.BM25()
         self.retriever.index([tokenize(d) or ["_"] for d in documents], show_progress=False)
         self.size = len(documents)

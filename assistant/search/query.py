@@ -50,12 +50,19 @@ class Query:
         return self.question if not extra else f"{self.question} （{' '.join(extra)}）"
 
 
+RAW_CUT = 4  # a question is cut to this many times `max_chars` before any work on it (a 20 MB body was read whole)
+
+
 def clean(text: str, max_chars: int) -> tuple[str, bool]:
     """Invisible characters out, NFKC, control characters out, whitespace collapsed, capped at `max_chars`."""
-    text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text or ""))
+    text = text or ""
+    cut = len(text) > RAW_CUT * max_chars
+    if cut:  # only the start is kept anyway; room for the invisible characters and spaces cleaning removes
+        text = text[: RAW_CUT * max_chars]
+    text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
     text = _CONTROL.sub(" ", text)
     text = re.sub(r"\s+", " ", text).strip()
-    truncated = len(text) > max_chars
+    truncated = cut or len(text) > max_chars
     return (text[:max_chars].rstrip() if truncated else text), truncated
 
 
