@@ -217,7 +217,7 @@ def ask_tab(ask, registry, choices: Choices, feedback=None, duties=()) -> None:
                                        label="示例问题 · Example questions", examples_per_page=len(EXAMPLES))
             with gr.Column(scale=1, min_width=240):
                 gr.Markdown("**筛选 · Filters**")
-                f_list = gr.Dropdown(choices.lists, value=ALL, label="清单 · List")
+                f_list = gr.Dropdown(choices.lists, value=ALL, label="清单 · List", elem_id="da-ask-list")
                 f_category = gr.Dropdown(choices.categories, value=ALL, label="事项类别 · Category")
                 f_dept = gr.Dropdown([ALL_CHOICE] + choices.departments, value=ALL, label="县级部门 · County body")
                 f_k = gr.Slider(1, MAX_K, value=5, step=1, label="显示条数 · Cards shown")
@@ -337,6 +337,11 @@ def departments_tab(assistant, choices: Choices) -> None:
         d_request.change(requested, [d_request], [d_name, d_html], api_visibility="private", queue=False)
 
 
+# ranx's metrics (numba) run one at a time: two threads in them at once abort the whole server ("Numba workqueue
+# threading layer is terminating: Concurrent access has been detected"), e.g. a run started while the warm-up runs
+SCORING = threading.Lock()
+
+
 def _warm_up_once():
     """A handler that, the first time it runs, compiles ranx's metrics (numba, ~20-40 s) in the background, so
     that someone who opens the Evaluate tab does not wait for it after uploading their questions."""
@@ -353,7 +358,8 @@ def _warm_up_once():
                 from assistant.evaluation.questions import Question, RunRow
 
                 qs = [Question("w1", "w", ("basic-1",)), Question("w2", "w", ())]
-                score("warm-up", qs, {"w1": RunRow("w1", ["basic-1"], True, 0.0), "w2": RunRow("w2", [], False, 0.0)})
+                with SCORING:
+                    score("warm-up", qs, {"w1": RunRow("w1", ["basic-1"], True, 0.0), "w2": RunRow("w2", [], False, 0.0)})
             except Exception:  # noqa: BLE001 - only a warm-up
                 pass
 
@@ -421,7 +427,8 @@ def evaluate_tab(assistant, runs: EvalRuns | None = None) -> None:
         except Cancelled:
             return ("✗ 评测已取消。 · The evaluation was cancelled.",) + empty
         progress(0.99, desc="scoring")
-        metrics = score("uploaded", questions, {r.id: r for r in rows})
+        with SCORING:  # never beside the warm-up: numba's threading layer aborts the process on concurrent use
+            metrics = score("uploaded", questions, {r.id: r for r in rows})
         seconds = time.perf_counter() - start
         report_path, chart_path, run_path = _write_outputs(path, questions, rows, metrics)
         headers, values = metrics_rows(metrics)
