@@ -236,6 +236,43 @@ def test_the_page_names_the_backend(server):
     assert "da-footer" in config and "Backend" in config
 
 
+def _loadtest():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("loadtest_for_soak", ROOT / "eval" / "loadtest.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_soak_questions_are_all_new_and_memory_flatness_is_judged_after_the_warm_up():
+    import random
+
+    loadtest = _loadtest()
+    rng = random.Random(0)
+    asked = [loadtest.fresh_question(["谁管流浪狗", "盖房子要审批吗"], rng, n) for n in range(1, 2001)]
+    assert len(set(asked)) == len(asked)
+    grows = [(t, (800 + t) * 2**20) for t in range(0, 200, 2)]  # +1 MB a second: 100 MB over the run
+    assert loadtest.memory_summary(grows, warmup=60)["flat"] is False
+    steady = [(t, (800 + (t if t < 60 else 60) + (t % 3)) * 2**20) for t in range(0, 200, 2)]
+    summary = loadtest.memory_summary(steady, warmup=60)
+    assert summary["flat"] is True and summary["spread_mb"] <= 3
+
+
+@pytest.mark.model
+def test_the_soak_mode_runs_against_a_live_server(server):
+    """Item 2's soak (eval/soak.md is the full run): fresh questions, each in a new session, with a login."""
+    loadtest = _loadtest()
+    results = loadtest.run(server.url, users=2, seconds=3, questions=["谁管流浪狗", "今天天气怎么样"],
+                           auth=("desk", server.password), soak=True, sample=0.5, page_every=1.0)
+    stats = loadtest.summary(results)
+    assert stats["errors"] == 0, results.errors
+    assert stats["requests"] >= 2 and results.soak
+    report = loadtest.markdown(results, stats, loadtest.SOAK_COMMAND)
+    assert report.startswith("# Soak test") and "a Gradio session of its own" in report
+
+
 @pytest.mark.model
 def test_wrong_logins_are_rate_limited(server):
     """Item 10: 300 wrong passwords in 2.5 s were all tried. (Last in this module: it locks 127.0.0.1 out for a
