@@ -220,7 +220,7 @@ def plan_update(settings, source: Path, embed=None, threshold: float = DEFAULT_T
 
     aliases = load_hand_departments(settings.department_aliases)
     renamed: dict[str, str] = {}
-    new_bodies = set(registry.departments)
+    new_bodies = {name for d in new for name in d.departments}  # bodies the new list names as lead or receiver
     for pair in alignment.pairs:
         if len(pair.old.departments) == len(pair.new.departments):
             for a, b in zip(pair.old.departments, pair.new.departments):

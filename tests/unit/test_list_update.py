@@ -88,3 +88,14 @@ def test_apply_carries_similar_questions_by_content(project, revision, duties):
     audit = [json.loads(line) for line in project.audit.read_text(encoding="utf-8").splitlines()]
     assert audit[-1]["kind"] == "list_update" and audit[-1]["by"] == "test"
     assert {r["duty"] for r in read_similar_rows(project.similar_questions)} <= known
+
+
+def test_renamed_county_body_keeps_its_aliases(project, revision):
+    path, _ = revision
+    renamed = path.with_name("banjiegou-2026b.txt")
+    renamed.write_text(path.read_text(encoding="utf-8").replace("奇台县民政局", "奇台县民政和社会保障局"), encoding="utf-8")
+    plan = plan_update(project, renamed)
+    assert plan.renamed_bodies == {"奇台县民政局": "奇台县民政和社会保障局"}
+    entry = plan.aliases["bodies"]["奇台县民政和社会保障局"]
+    assert "奇台县民政局" in entry["aliases"] and "奇台县民政局" not in plan.aliases["bodies"]
+    assert "county body renamed: 奇台县民政局 → 奇台县民政和社会保障局" in report_markdown(plan)
