@@ -482,7 +482,7 @@ def evaluate_tab(assistant, runs: EvalRuns | None = None) -> None:
         e_cancel = gr.Button("取消评测 · Cancel the evaluation", size="sm", elem_id="da-eval-cancel")
         # the results appear after a run (no placeholder columns "1 2 3" before it)
         e_table = gr.Dataframe(label="指标 · Metrics", interactive=False, elem_id="da-eval-table", visible=False,
-                               wrap=True)
+                               wrap=True, max_height=720)  # every row in view, down to the trust figures
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 e_chart = gr.Image(label="按风格的 top-1 · Top-1 by style", show_label=False, type="filepath",

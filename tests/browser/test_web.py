@@ -145,7 +145,8 @@ def test_browser_ask_stray_dogs(page):
     assert "文明养犬管理工作" in text and "县公安局" in text
     assert "牵头，本镇配合" in card.locator(".da-resp").inner_text()
     assert answer.locator("details.da-full-entry").count() >= 1
-    assert answer.locator("button.da-copy").count() == 1
+    # the copy button copies the citizen slip; a second one copies the full entry for staff (issue 18: was one)
+    assert answer.locator("button.da-copy-slip").count() == 1 and answer.locator("button.da-copy-full").count() == 1
     assert page.evaluate("typeof window.daScrollToLastQuestion") == "function"  # static/app.js is in the page
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ask.png"))
@@ -174,11 +175,13 @@ def test_browser_example_not_found_and_copy(page):
     page.get_by_text("今天天气怎么样", exact=True).first.click()
     answer = page.locator("#da-chat .da-answer").first
     answer.wait_for(timeout=60_000)
-    assert answer.locator(".da-not-found").inner_text().strip() == "清单中没有找到能回答这个问题的事项。"
+    # the message after its tier badge (清单未涉及, added by the trust work, issue 13)
+    assert answer.locator(".da-not-found").inner_text().strip().endswith(" 清单中没有找到能回答这个问题的事项。")
     assert answer.locator(".da-role-answer").count() == 0
     answer.locator("button.da-copy").click()
     page.wait_for_timeout(300)
-    assert page.evaluate("navigator.clipboard.readText()").startswith("清单中没有找到能回答这个问题的事项。")
+    # the copied text starts with the tier in brackets (the trust work, issue 13), then the message
+    assert page.evaluate("navigator.clipboard.readText()").startswith("[清单未涉及] 清单中没有找到能回答这个问题的事项。")
 
 
 @pytest.mark.model
@@ -198,3 +201,245 @@ def test_browser_browse_and_departments(page):
     dept = page.locator("#da-dept-html .da-dept-page")
     dept.wait_for(timeout=30_000)
     assert "配合履职事项" in dept.inner_text() and dept.locator(".da-card").count() >= 5
+
+
+# -- the counter view (issue 18): at a desk's PC and on a phone ------------------------------------------------
+
+SIZES = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
+
+
+def open_page(browser, server, size: str = "desktop", scheme: str = "light"):
+    """A fresh page at one of SIZES in light or dark mode, once the question box is there."""
+    context = browser.new_context(viewport=SIZES[size], locale="zh-CN", color_scheme=scheme,
+                                  is_mobile=size == "phone", has_touch=size == "phone")
+    page = context.new_page()
+    page.goto(server.url, wait_until="domcontentloaded")
+    page.wait_for_selector("#da-question textarea, #da-question input", timeout=60_000)
+    return page
+
+
+@pytest.fixture(params=sorted(SIZES))
+def sized_page(request, browser, server):
+    page = open_page(browser, server, request.param)
+    page.size = request.param
+    yield page
+    page.context.close()
+
+
+def top(locator) -> float:
+    return locator.first.bounding_box()["y"]
+
+
+def no_horizontal_scroll(page) -> bool:
+    return page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth + 1")
+
+
+@pytest.mark.model
+@pytest.mark.browser
+def test_browser_card_parts_in_order_and_the_slip(sized_page):
+    page = sized_page
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    answer = ask_in_page(page, "谁管流浪狗")
+    card = answer.locator(".da-card.da-role-answer").first
+    card.wait_for()
+    # who, then what the town does (open), then the other matched steps (labelled), then the title
+    parts = [card.locator(s) for s in (".da-resp", ".da-part-town", ".da-matched", ".da-title", "details.da-full-entry")]
+    for part in parts:
+        part.first.scroll_into_view_if_needed()
+    ys = [top(p) for p in parts]
+    assert ys == sorted(ys), ys
+    assert "牵头，本镇配合" in card.locator(".da-resp").inner_text()
+    assert "本镇职责" in card.locator(".da-part-town").inner_text()
+    assert "县公安局 · 上级部门职责 第1条" in card.locator(".da-matched").inner_text()
+    assert not card.locator(".da-side-upper").first.is_visible()  # the county's part is folded
+    assert not card.locator(".da-score").is_visible()  # no raw score on the card (a reviewers' row holds it)
+    # full width on a phone, no page wider than the screen
+    width = page.viewport_size["width"]
+    assert card.bounding_box()["width"] >= (0.9 * width if page.size == "phone" else 500)
+    assert no_horizontal_scroll(page)
+    # the citizen slip: one button, a short note; the copy button copies it, "copy full entry" the staff text
+    answer.locator(".da-slip-button").click()
+    sheet = answer.locator(".da-slip-sheet")
+    sheet.wait_for()
+    text = sheet.inner_text()
+    for piece in ("办事指引", "文明养犬管理工作", "县公安局", "组织村结合走访入户", "配合履职事项 第19项（coop-19）", "日期"):
+        assert piece in text, piece
+    answer.locator("button.da-copy-slip").click()
+    page.wait_for_timeout(300)
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("办事指引\n事项：文明养犬管理工作") and len(copied) < 500
+    answer.locator("button.da-copy-full").click()
+    page.wait_for_timeout(300)
+    assert page.evaluate("navigator.clipboard.readText()").startswith("[清单答复]")
+    # "print the slip" prints the slip alone: everything else is hidden in the print view
+    page.evaluate("window.print = () => {}")
+    answer.locator("button.da-print").click()
+    page.emulate_media(media="print")
+    assert page.locator("#da-print-root .da-slip-sheet").is_visible()
+    assert not page.locator("#da-chat").is_visible()
+    page.emulate_media(media="screen")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"ask-{page.size}.png"))
+
+
+@pytest.mark.model
+@pytest.mark.browser
+def test_browser_department_question_count_line_and_link(sized_page):
+    page = sized_page
+    answer = ask_in_page(page, "县水利局需要镇上配合做什么")
+    block = answer.locator(".da-body-block")
+    block.wait_for()
+    assert "共 8 项" in block.locator(".da-count-line").inner_text()
+    assert block.locator(".da-body-item").count() == 8  # every duty, not 5 of 8
+    assert top(block) < top(answer.locator(".da-card"))
+    block.locator("a.da-dept-link").click()
+    dept = page.locator("#da-dept-html .da-dept-page")
+    dept.wait_for(timeout=30_000)
+    assert "县水利局" in dept.locator(".da-dept-title").inner_text()
+    assert page.get_by_role("tab", name="部门 · Departments").get_attribute("aria-selected") == "true"
+
+
+@pytest.mark.model
+@pytest.mark.browser
+def test_browser_filter_banner(page):
+    field = page.locator("#da-ask-list input").first
+    field.click()
+    page.get_by_role("option").filter(has_text="配合履职事项").first.click()
+    answer = ask_in_page(page, "需要镇上做什么检查")
+    banner = answer.locator(".da-filter-banner")
+    assert "仅在 配合履职事项 中查找" in banner.inner_text()
+    assert top(banner) < top(answer.locator(".da-message"))
+    assert all(c == "coop" for c in answer.locator(".da-card").evaluate_all(
+        "cards => cards.map(c => [...c.classList].find(k => k.startsWith('da-list-')).slice(8))"))
+
+
+@pytest.mark.model
+@pytest.mark.browser
+def test_browser_phone_layout(browser, server):
+    page = open_page(browser, server, "phone")
+    try:
+        page.wait_for_timeout(800)
+        assert page.evaluate("window.scrollY") == 0  # the page opens at its top
+        assert page.locator("#da-question textarea").first.is_visible()
+        tabs = page.get_by_role("tab")
+        assert tabs.count() >= 4  # no "⋯" menu: every tab is on the page
+        for i in range(tabs.count()):
+            box = tabs.nth(i).bounding_box()
+            assert box and 0 <= box["x"] and box["x"] + box["width"] <= 390
+        page.get_by_role("tab", name="浏览 · Browse").click()
+        page.locator("#da-browse-search textarea, #da-browse-search input").first.fill("公安局")
+        page.locator("#da-table [data-testid^=cell-]").get_by_text("reclaimed-35", exact=True).first.wait_for(
+            timeout=30_000)
+        cells = page.locator('#da-table td:first-child [data-testid$="-0"]')
+        for i in range(min(cells.count(), 13)):
+            fits = cells.nth(i).evaluate("c => c.scrollWidth <= c.clientWidth + 1 && c.getClientRects().length <= 1")
+            assert fits, cells.nth(i).inner_text()  # no "co op-15"
+        assert no_horizontal_scroll(page)
+        assert "县公安局在清单中共 13 项" in page.locator("#da-browse-count").inner_text()
+    finally:
+        page.context.close()
+
+
+@pytest.mark.model
+@pytest.mark.browser
+def test_browser_browse_search_by_meaning_and_departments_agree(page):
+    page.get_by_role("tab", name="浏览 · Browse").click()
+    search = page.locator("#da-browse-search textarea, #da-browse-search input").first
+    search.fill("流浪狗")  # literally in no duty: found through the lexicon and retrieval
+    page.locator("#da-table [data-testid^=cell-]").get_by_text("coop-19", exact=True).first.wait_for(timeout=30_000)
+    assert "按意思查找" in page.locator("#da-browse-count").inner_text()
+    search.fill("公安局")
+    page.locator("#da-browse-count .da-browse-body").wait_for(timeout=30_000)
+    assert "显示 13 / 245 项" in page.locator("#da-browse-count").inner_text()
+    page.locator("#da-browse-count a.da-dept-link").click()
+    dept = page.locator("#da-dept-html .da-dept-page")
+    dept.wait_for(timeout=30_000)
+    assert dept.locator(".da-card").count() == 13  # the same rule: Browse and Departments agree
+    assert "县公安局在本事项的步骤中被提及" in dept.locator('.da-card[data-id="coop-84"]').inner_text()
+
+
+@pytest.mark.model
+@pytest.mark.browser
+def test_browser_bilingual_error(page):
+    reply = ask_in_page(page, "？？？")
+    text = reply.inner_text()
+    assert "只有标点或符号" in text and "only punctuation" in text
+
+
+@pytest.mark.model
+@pytest.mark.browser
+def test_browser_evaluate_tab(page, tmp_path):
+    from assistant.web.app import TEMPLATE
+
+    page.get_by_role("tab", name="评测 · Evaluate").click()
+    page.locator("#da-eval-run").wait_for()
+    assert page.locator("#da-eval-table").count() == 0 or not page.locator("#da-eval-table").is_visible()
+    with page.expect_download() as download:
+        page.locator("#da-eval-template").click()
+    saved = tmp_path / "template.jsonl"
+    download.value.save_as(saved)
+    assert saved.read_text(encoding="utf-8") == TEMPLATE.read_text(encoding="utf-8")
+    page.locator("#da-eval-file input[type=file]").set_input_files(str(saved))
+    page.wait_for_timeout(1000)
+    page.locator("#da-eval-run").click()
+    page.locator("#da-eval-chart img").wait_for(timeout=240_000)
+    table = page.locator("#da-eval-table")
+    assert "p95 ms" in table.inner_text() and "top-1" in table.inner_text()
+    assert "rank of expected" in page.locator("#da-eval-failures").inner_text()
+    out = page.locator("#da-eval-out").inner_text()
+    assert "-run" in out and ".jsonl" in out and "-report" in out  # the run and the report, downloadable
+
+
+@pytest.mark.model
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_browser_axe_no_serious_violations_on_any_tab(browser, server, scheme):
+    """axe-core (bundled by axe-playwright-python) on every tab, with content shown: 0 serious or critical."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    page = open_page(browser, server, "desktop", scheme)
+    found = {}
+    try:
+        assert page.evaluate("document.body.classList.contains('dark')") == (scheme == "dark")
+        answer = ask_in_page(page, "谁管流浪狗")
+        answer.locator(".da-slip-button").click()
+        ask_in_page(page, "县水利局需要镇上配合做什么", count=2)
+        ask_in_page(page, "今天天气怎么样", count=3)
+
+        def audit(tab):
+            results = axe.run(page)
+            found[tab] = [(v["id"], v["impact"], [n["target"] for n in v["nodes"][:3]])
+                          for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+
+        audit("ask")
+        page.get_by_role("tab", name="浏览 · Browse").click()
+        page.locator("#da-browse-id textarea, #da-browse-id input").first.fill("coop-19")
+        page.locator("#da-browse-id textarea, #da-browse-id input").first.press("Enter")
+        page.locator("#da-browse-card .da-card").wait_for(timeout=30_000)
+        audit("browse")
+        page.get_by_role("tab", name="部门 · Departments").click()
+        field = page.locator("#da-dept input").first
+        field.click()
+        field.fill("县公安局")
+        page.get_by_role("option").filter(has_text="县公安局").first.click()
+        page.locator("#da-dept-html .da-dept-page").wait_for(timeout=30_000)
+        audit("departments")
+        page.get_by_role("tab", name="评测 · Evaluate").click()
+        page.locator("#da-eval-run").wait_for()
+        audit("evaluate")
+    finally:
+        page.context.close()
+    assert found == {"ask": [], "browse": [], "departments": [], "evaluate": []}, found
+
+
+@pytest.mark.model
+@pytest.mark.browser
+def test_browser_keyboard_opens_the_slip(page):
+    ask_in_page(page, "村民要开婚姻状况证明")
+    slip = page.locator("#da-chat .da-slip-button").last
+    slip.focus()
+    page.keyboard.press("Enter")
+    sheet = page.locator("#da-chat .da-slip-sheet").last
+    sheet.wait_for()
+    assert "请到县民政局办理" in sheet.inner_text()
