@@ -67,6 +67,8 @@ class Answer:
     outside_filter: dict | None = None  # {"id", "citation"} of a much better duty the filter left out
     # the one county body the question names, and every duty that concerns it (assistant.data.bodies.summary)
     department: dict | None = None
+    # a long message that raises several matters: one answer per matter (its sentences as `question`)
+    matters: list["Answer"] = field(default_factory=list)
 
     @property
     def answered(self) -> bool:
@@ -77,6 +79,12 @@ class Answer:
         return self.tier != "answer" and bool(self.cards)
 
     def to_json(self) -> dict:
+        data = self._json()
+        data["matters"] = [{"text": m.question, **{k: v for k, v in m._json().items() if k != "question"}}
+                           for m in self.matters]
+        return data
+
+    def _json(self) -> dict:
         return {
             "question": self.question,
             "tier": self.tier,
@@ -193,5 +201,8 @@ def compose(result: Result, registry: Registry, max_chars: int) -> Answer:
             if query.unlisted_fact:
                 sentences.append(lab["unlisted_fact"])
             message = "".join(sentences) if lang != "en" else " ".join(sentences)
+    matters = [compose(m.result, registry, max_chars) for m in result.matters]
+    for matter, found in zip(matters, result.matters):
+        matter.question = found.text
     return Answer(result.query.question, lang, result.tier, message, " ".join(notices), cards, result.confidence,
-                  hint, filters, outside)
+                  hint, filters, outside, matters=matters)

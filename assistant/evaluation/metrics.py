@@ -54,6 +54,7 @@ class Metrics:
     latency_ms: dict[str, float]
     failures: list[dict] = field(default_factory=list)
     trust: dict = field(default_factory=dict)  # see `trust()`
+    matters: dict = field(default_factory=dict)  # see `matter_figures()` (multi-matter messages only)
 
     def to_json(self) -> dict:
         return self.__dict__
@@ -106,6 +107,29 @@ def _trust_group(pairs: list[tuple[Question, RunRow]]) -> dict:
         "answerable_not_in_list": round(sum(1 for _, r in answerable if r.tier == "not_in_list") / len(answerable), 4)
         if answerable else None,
     }
+
+
+def matter_recall(q: Question, row: RunRow, k: int = 3) -> float | None:
+    """Share of a message's matters with a right duty in the first `k` of one of the system's matters; a system
+    that did not split the message is judged on its single ranking. None for a question without `matters`."""
+    if not q.matters:
+        return None
+    rankings = [m[:k] for m in (row.matters or [])] or [row.ranked[:k]]
+    return sum(any(set(matter) & set(r) for r in rankings) for matter in q.matters) / len(q.matters)
+
+
+def matter_figures(questions: list[Question], run: dict[str, RunRow]) -> dict:
+    """Matter recall@3 over the matters of all multi-matter messages, and how many matters the system found."""
+    labelled = [q for q in questions if q.matters]
+    if not labelled:
+        return {}
+    rows = [run.get(q.id, RunRow(q.id, [], False)) for q in labelled]
+    found = sum(matter_recall(q, row) * len(q.matters) for q, row in zip(labelled, rows))
+    total = sum(len(q.matters) for q in labelled)
+    split = [len(row.matters or []) for row in rows]
+    return {"messages": len(labelled), "matters": total, "matter_recall@3": round(found / total, 4),
+            "matters_found_mean": round(sum(split) / len(split), 2),
+            "split_right": round(sum(s == len(q.matters) for s, q in zip(split, labelled)) / len(labelled), 4)}
 
 
 def trust(questions: list[Question], run: dict[str, RunRow], bins: int = 10) -> dict:
@@ -201,4 +225,5 @@ def score(name: str, questions: list[Question], run: dict[str, RunRow], failures
         latency_ms=latency,
         failures=fails[:failures] if failures else fails,
         trust=trust(questions, run),
+        matters=matter_figures(questions, run),
     )

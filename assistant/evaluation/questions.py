@@ -29,6 +29,7 @@ class Question:
     primary: str | None = None
     lang: str = ""
     style: str = ""
+    matters: tuple[tuple[str, ...], ...] = ()  # a multi-matter message: the duties that answer each matter
 
     @property
     def answerable(self) -> bool:
@@ -53,6 +54,7 @@ class RunRow:
     seconds: float | None = None
     tier: str = ""  # "" in run files of other systems: "answer" when answered, else "not_in_list"
     confidence: float | None = None  # the system's probability that its first duty is right, if it has one
+    matters: list[list[str]] | None = None  # a message's matters as the system split it: each one's ranking
 
     def __post_init__(self):
         if not self.tier:
@@ -88,7 +90,15 @@ def load_questions(path: Path, known_ids: set[str] | None = None) -> list[Questi
             unknown = [r for r in relevant if r not in known_ids]
             if unknown:
                 raise EvalError(f"{path}:{number}: unknown duty id(s) {', '.join(unknown)} (ids look like basic-43, coop-19)")
-        questions.append(Question(qid, str(row["question"]), relevant, row.get("primary"), row.get("lang", ""), row.get("style", "")))
+        matters = row.get("matters") or []
+        if not isinstance(matters, list) or not all(isinstance(m, list) and m for m in matters):
+            raise EvalError(f"{path}:{number}: `matters` must be a list of non-empty lists of duty ids, one per matter")
+        matters = tuple(tuple(str(d) for d in m) for m in matters)
+        unknown = [d for m in matters for d in m if known_ids is not None and d not in known_ids]
+        if unknown:
+            raise EvalError(f"{path}:{number}: unknown duty id(s) in `matters`: {', '.join(unknown)}")
+        questions.append(Question(qid, str(row["question"]), relevant, row.get("primary"), row.get("lang", ""),
+                                  row.get("style", ""), matters))
     if not questions:
         raise EvalError(f"{path}: no questions")
     return questions
@@ -106,7 +116,11 @@ def load_run(path: Path) -> dict[str, RunRow]:
         confidence = row.get("confidence")
         if confidence is not None and not isinstance(confidence, (int, float)):
             raise EvalError(f"{path}:{number}: `confidence` must be a number between 0 and 1")
-        rows[str(row["id"])] = RunRow(str(row["id"]), [str(r) for r in row["ranked"]], answered, None, tier, confidence)
+        matters = row.get("matters")
+        if matters is not None and not (isinstance(matters, list) and all(isinstance(m, list) for m in matters)):
+            raise EvalError(f"{path}:{number}: `matters` must be a list of rankings (lists of duty ids), one per matter")
+        rows[str(row["id"])] = RunRow(str(row["id"]), [str(r) for r in row["ranked"]], answered, None, tier, confidence,
+                                      None if matters is None else [[str(d) for d in m] for m in matters])
     return rows
 
 
@@ -114,7 +128,8 @@ def write_run(path: Path, rows: list[RunRow]) -> None:
     from assistant.data.store import jsonl, write_atomic
 
     write_atomic(Path(path), jsonl([{"id": r.id, "ranked": r.ranked, "answered": r.answered, "tier": r.tier,
-                                      "confidence": None if r.confidence is None else round(r.confidence, 4)}
+                                      "confidence": None if r.confidence is None else round(r.confidence, 4),
+                                      **({"matters": r.matters} if r.matters else {})}
                                      for r in rows]))
 
 
@@ -146,9 +161,10 @@ def run_questions(assistant, questions: list[Question], progress: bool = True, d
         try:
             result = assistant.search(q.question, k=depth)
             ranked, tier, confidence = [h.duty.id for h in result.hits], result.tier, result.confidence
+            matters = [[h.duty.id for h in m.result.hits] for m in result.matters]
         except QuestionError:
-            ranked, tier, confidence = [], "not_in_list", 0.0
-        rows.append(RunRow(q.id, ranked, tier == "answer", time.perf_counter() - start, tier, confidence))
+            ranked, tier, confidence, matters = [], "not_in_list", 0.0, []
+        rows.append(RunRow(q.id, ranked, tier == "answer", time.perf_counter() - start, tier, confidence, matters))
     if encoder is not None and cache_queries:
         encoder.flush()
     return rows

@@ -41,6 +41,18 @@ def markdown(results: list[Metrics], title: str, note: str = "") -> str:
         lines.append(f"| {r.name} | {fmt(tr.get('confidently_wrong'))} | {fmt(tr.get('right_and_answered'))} | "
                      f"{fmt(tr.get('out_of_scope_not_answered'))} | {fmt(tr.get('answerable_not_in_list'))} |")
     lines += trust_sections(results[0])
+    if any(r.matters for r in results):
+        lines += ["", "Multi-matter messages (a question with `matters`): matter recall@3 = share of the messages' "
+                  "matters with a right duty in the first three of one of the system's matters (a system that does "
+                  "not split a message is judged on its one ranking); matters found = how many matters the system "
+                  "split a message into, on average; split right = share of messages split into as many matters as "
+                  "labelled:", "", "| system | messages | matters | matter recall@3 | matters found | split right |",
+                  "|---|---|---|---|---|---|"]
+        for r in results:
+            m = r.matters
+            if m:
+                lines.append(f"| {r.name} | {m['messages']} | {m['matters']} | {fmt(m['matter_recall@3'])} | "
+                             f"{fmt(m['matters_found_mean'])} | {fmt(m['split_right'])} |")
     for kind in ("style", "lang", "list"):
         groups = sorted({g for r in results for g in r.by[kind]})
         lines += ["", f"Top-1 by {kind}:", "", "| system | " + " | ".join(f"{g} (n={results[0].by[kind].get(g, {}).get('n', 0)})" for g in groups) + " |",

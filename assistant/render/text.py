@@ -19,6 +19,8 @@ def render_text(answer: Answer, full: bool = False) -> str:
     lines = []
     if answer.notice:
         lines.append(f"! {answer.notice}")
+    if answer.matters:
+        lines += matter_lines(answer) + ["", lab["whole_message"]]
     lines.append(f"[{lab['tier_' + answer.tier]}] {answer.message}")
     if answer.hint:
         lines.append(answer.hint)
@@ -43,6 +45,21 @@ def render_text(answer: Answer, full: bool = False) -> str:
     if answer.department:
         lines += ["", department_line(answer.department, answer.lang)]
     return "\n".join(lines)
+
+
+def matter_lines(answer: Answer, quote: int = 60) -> list[str]:
+    """A message's matters, one compact block each: its sentences quoted, the tier, who handles it, the duty."""
+    lab = labels_for(answer.lang)
+    lines = [lab["matters"].format(n=len(answer.matters))]
+    for i, matter in enumerate(answer.matters, start=1):
+        text = matter.question if len(matter.question) <= quote else matter.question[:quote] + "…"
+        lines.append(f"{i}. “{text}”")
+        if matter.cards:
+            c = matter.cards[0]
+            lines.append(f"   [{lab['tier_' + matter.tier]}] {c.responsibility} — {c.citation} ({c.id})")
+        else:
+            lines.append(f"   [{lab['tier_' + matter.tier]}] {matter.message}")
+    return lines
 
 
 def department_line(summary: dict, lang: str) -> str:

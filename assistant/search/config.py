@@ -38,6 +38,10 @@ class RetrievalConfig:
     sentence_slots: int = 0  # long messages: places in the first five for other sentences' best duties (0: off;
     # 1 adds ~1 point of capped recall@5 on messages but ~4x their latency: eval/report.md)
     sentence_pick_min: float = 0.5  # a sentence's best duty must score at least this to get such a place
+    matters: bool = True  # a long message is split into the matters it raises, each routed like a question
+    matter_background: float = 0.5  # a sentence whose best duty scores below this is background, not a matter
+    matter_overlap: int = 1  # a sentence continues a matter when its best duty is among the matter's best this many
+    matter_k: int = 3  # duties shown per matter
     evidence_margin: float = 0.06  # units within this of a duty's best unit count as matched evidence
     evidence_units: int = 6  # at most this many units shown as a duty's evidence
     evidence_steps: int = 2  # a duty's best-matching steps added to its evidence (so a card can mark them)

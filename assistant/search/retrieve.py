@@ -20,6 +20,7 @@ from assistant.data.departments import Registry
 from assistant.domain import Duty, Evidence, Hit, ListKind, Unit
 from assistant.search.confidence import Calibration, Features, rule_tier
 from assistant.search.encode import Encoder
+from assistant.search import matters
 from assistant.search.lexical import LexicalScorer
 from assistant.errors import QuestionError
 from assistant.search.cues import LexiconEntry, QuestionCues
@@ -66,6 +67,7 @@ class Result:
     outside_filter: Hit | None = None  # a much better duty the filter left out
     nearby: bool = True  # not answered: the hits are near enough to show (to check, or for reference)
     signals: dict = field(default_factory=dict)
+    matters: list["Matter"] = field(default_factory=list)  # a long message's matters (none for a question)
 
     @property
     def answered(self) -> bool:
@@ -75,6 +77,23 @@ class Result:
     def related(self) -> bool:
         """Not answered, but there are duties to show (to check, or for reference)."""
         return self.tier != "answer" and self.nearby and bool(self.hits)
+
+
+def _same_matter(a: Result, b: Result, top: int = 2) -> bool:
+    """Two neighbouring parts of a message are one matter when either's first duty is among the other's first."""
+    if not a.hits or not b.hits:
+        return False
+    first_a, first_b = a.hits[0].duty.id, b.hits[0].duty.id
+    return first_a in {h.duty.id for h in b.hits[:top]} or first_b in {h.duty.id for h in a.hits[:top]}
+
+
+@dataclass
+class Matter:
+    """One matter of a long message: its sentences (politeness dropped) and their own retrieval result."""
+
+    text: str
+    result: Result
+    sentences: list[int] = field(default_factory=list)  # indices of the message's sentences
 
 
 def word_boundaries(text: str) -> set[int]:
@@ -197,21 +216,31 @@ class Retriever:
 
     # -- scoring --------------------------------------------------------------------------------------
 
-    def _dense(self, query: Query) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(duty scores, unit scores of the whole question, duty scores of each sentence of a long message)."""
-        texts = [query.expanded if self.config.dense_expansion else query.question] + query.sentences
-        vectors = self.encoder.queries(texts)
+    def _scores(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Question vectors → (unit scores, duty scores), one row per vector; a duty scores its best unit."""
         n_units = len(self.units)
         exact = not hasattr(self.faiss, "hnsw")  # what the index is (index_type `auto` picks one by size)
         k = n_units if exact else min(n_units, self.config.approximate_depth)
-        scores, ids = self.faiss.search(vectors, k)
-        unit_scores = np.full((len(texts), n_units), -1.0, dtype=np.float32)
-        for row in range(len(texts)):
+        scores, ids = self.faiss.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
+        unit_scores = np.full((len(vectors), n_units), -1.0, dtype=np.float32)
+        for row in range(len(vectors)):
             valid = ids[row] >= 0
             unit_scores[row, ids[row][valid]] = scores[row][valid]
-        duty_scores = np.full((len(texts), len(self.duties)), -1.0, dtype=np.float32)
-        for row in range(len(texts)):
+        duty_scores = np.full((len(vectors), len(self.duties)), -1.0, dtype=np.float32)
+        for row in range(len(vectors)):
             np.maximum.at(duty_scores[row], self.unit_duty, unit_scores[row])
+        return unit_scores, duty_scores
+
+    def _dense(self, query: Query, vector: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(duty scores, unit scores of the whole question, duty scores of each sentence of a long message).
+        `vector`: the question's vector when already encoded (a message's matters are encoded in one batch)."""
+        if vector is not None:
+            vectors = vector[None, :]
+            query.sentences = []
+        else:
+            texts = [query.expanded if self.config.dense_expansion else query.question] + query.sentences
+            vectors = self.encoder.queries(texts)
+        unit_scores, duty_scores = self._scores(vectors)
         dense, sentence_scores = duty_scores[0], duty_scores[1:]
         if query.sentences and self.config.sentence_weight > 0:
             dense = np.maximum(dense, self.config.sentence_weight * sentence_scores.max(axis=0))
@@ -233,9 +262,62 @@ class Retriever:
         if k < 1:
             raise QuestionError(f"k (how many duties to show) must be at least 1, got {k}")
         query = self.analyse(question)
+        if self.config.matters and self.config.dense_weight > 0 and self.is_long(query):
+            return self._route(query, k, filters)
+        return self._rank(query, k, filters)
+
+    def _route(self, query: Query, k: int, filters: Filters | None) -> Result:
+        """A long message: split it into matters (matters.py), rank each like a question, and give each matter's
+        first duty a place in the message's first five. One batch encodes the message and its sentences."""
+        parts = matters.sentences(query.question, query.lang)
+        if len(parts) < 2:
+            return self._rank(query, k, filters)
+        vectors = self.encoder.queries([query.question, *parts])
+        _, sentence_duties = self._scores(vectors[1:])
+        groups = matters.group(sentence_duties, self.config.matter_background, self.config.matter_overlap)
+        found = self._matters(parts, vectors[1:], groups, k, filters)
+        if len(found) < 2:
+            return self._rank(query, k, filters, vector=vectors[0])
+        picks = [self.position[m.result.hits[0].duty.id] for m in found
+                 if m.result.hits and m.result.tier != "not_in_list"]
+        overall = self._rank(query, k, filters, vector=vectors[0], picks=picks)
+        overall.matters = found
+        return overall
+
+    def _matters(self, parts: list[str], vectors: np.ndarray, groups: list[list[int]], k: int,
+                 filters: Filters | None) -> list[Matter]:
+        """Rank each group of sentences like a question (its vector: the mean of its sentences'); a group the
+        list does not cover (tier `not_in_list`: background, a complaint without a matter) joins its neighbour,
+        and neighbours whose first duty is the same are one matter."""
+
+        def rank(group: list[int]) -> Matter:
+            text = "".join(parts[i] for i in group)
+            mean = vectors[group].mean(axis=0)
+            result = self._rank(self.analyse(text), self.config.matter_k, filters,
+                                vector=mean / max(float(np.linalg.norm(mean)), 1e-12))
+            return Matter(text, result, group)
+
+        found = [rank(g) for g in groups]
+        while len(found) > 1:
+            # a part the list does not cover joins its neighbour; two parts about the same duties (a message
+            # may come back to its matter) are one matter
+            pair = next(((i, i + 1 if i + 1 < len(found) else i - 1) for i, m in enumerate(found)
+                         if m.result.tier == "not_in_list"), None)
+            pair = pair or next(((i, j) for i in range(len(found)) for j in range(i + 1, len(found))
+                                 if _same_matter(found[i].result, found[j].result)), None)
+            if pair is None:
+                break
+            lo, hi = sorted(pair)
+            merged = rank(sorted(found[lo].sentences + found[hi].sentences))
+            found = found[:lo] + [merged] + found[lo + 1:hi] + found[hi + 1:]
+        return found
+
+    def _rank(self, query: Query, k: int, filters: Filters | None, vector: np.ndarray | None = None,
+              picks: list[int] = ()) -> Result:
+        """Rank duties for an analysed question (the body of `search`); `picks` get a place in the first five."""
         n_duties = len(self.duties)
         if self.config.dense_weight > 0:
-            dense, unit_scores, sentence_scores = self._dense(query)
+            dense, unit_scores, sentence_scores = self._dense(query, vector)
         else:
             dense, unit_scores = np.zeros(n_duties, np.float32), np.zeros(len(self.units), np.float32)
             sentence_scores = np.zeros((0, n_duties), np.float32)
@@ -262,6 +344,8 @@ class Retriever:
         order = [int(i) for i in np.argsort(-kept, kind="stable") if np.isfinite(kept[i])]
         order = with_sentence_picks(order, sentence_scores, allowed, self.config.sentence_slots,
                                     self.config.sentence_pick_min)
+        if picks:
+            order = matters.with_picks(order, [p for p in picks if allowed[p]])
         # everything below looks at the allowed duties only: a filter is part of the question
         allowed_units = allowed[self.unit_duty]
         unit_kept = np.where(allowed_units, unit_scores, -1.0)

@@ -1,0 +1,89 @@
+"""A long citizen message → the matters it raises.
+
+A hotline message (100–300 characters) carries background, complaints, politeness and often two or three
+separate matters. It is cut into sentences (sentencex, Wikimedia's rule-based segmenter for ~300 languages),
+sentences that are only politeness are dropped ("领导您好", "麻烦你们了"), and consecutive sentences are grouped
+into matters by what they are about: a sentence joins the matter before it when their best-matching duties
+overlap, and a sentence that matches no duty well (background: "我是东湾村的村民") joins its neighbour rather
+than standing alone. Each matter is then routed through the same retrieval and confidence as a question.
+
+Pure functions over texts and score matrices; the encoding and scoring happen in retrieve.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+# Sentences (or their starts and ends) that carry no matter: greetings, thanks, pleas for a reply.
+_POLITENESS = re.compile(
+    r"^(尊敬的)?[^，,。！!？?]{0,8}(领导|书记|镇长|同志|工作人员|老师)?(您|你)们?好[，,！!。]?"
+    r"|(麻烦|劳烦|辛苦)(你们|您|了)+[^。！!？?]{0,10}[。！!]?"
+    r"|(谢谢|感谢|多谢)[^。！!？?]{0,12}[。！!]?"
+    r"|(盼|望|请)(早日|尽快)?(回复|答复|解决|处理)[^。！!？?]{0,6}[。！!]?"
+    r"|急急急+|在线等"
+    r"|\b(hello|hi|dear sir or madam|thank you|thanks|many thanks)\b[^.!?]{0,20}[.!]?",
+    re.IGNORECASE,
+)
+_CONTENT = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+_SEGMENTER_LANG = {"zh": "zh", "mixed": "zh", "en": "en"}
+
+
+def sentences(text: str, lang: str = "zh", min_chars: int = 4) -> list[str]:
+    """The message's sentences without politeness; very short leftovers join the sentence before.
+
+    Args:
+        text: the cleaned message.
+        lang: zh, en or mixed (the segmenter's language).
+        min_chars: a piece with fewer letters than this is not a sentence of its own.
+    """
+    from sentencex import segment
+
+    parts: list[str] = []
+    for piece in segment(_SEGMENTER_LANG.get(lang, "zh"), text):
+        piece = _POLITENESS.sub("", piece).strip(" ，,、")
+        if len(_CONTENT.findall(piece)) < min_chars:
+            if parts and piece:
+                parts[-1] += piece
+            continue
+        parts.append(piece)
+    return parts
+
+
+def group(duty_scores: np.ndarray, background: float, top: int = 3) -> list[list[int]]:
+    """Consecutive sentences → matters.
+
+    Args:
+        duty_scores: one row of duty scores per sentence (dense cosine, best unit per duty).
+        background: a sentence whose best duty scores below this carries no matter of its own.
+        top: how many best duties of two sentences are compared to decide that they are about the same matter.
+    Returns:
+        Matters as lists of sentence indices, in message order; every sentence in exactly one matter.
+    """
+    n = len(duty_scores)
+    if n == 0:
+        return []
+    tops = [set(np.argsort(-row)[:top].tolist()) for row in duty_scores]
+    content = [float(row.max()) >= background for row in duty_scores]
+    groups: list[list[int]] = []
+    for i in range(n):
+        about = [j for j in groups[-1] if content[j]] if groups else []
+        if groups and (not content[i] or not about or tops[i] & set().union(*(tops[j] for j in about))):
+            # background joins the matter before it; a matter so far only background takes this sentence's
+            # matter; a sentence about the same duties continues the matter
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def with_picks(order: list[int], picks: list[int], screen: int = 5) -> list[int]:
+    """`order` with each duty of `picks` given a place in the first `screen` (after the first duty, which never
+    changes), in pick order; the other duties keep their order."""
+    new = [d for d in dict.fromkeys(picks) if d not in order[:screen]]
+    if not new or not order:
+        return order
+    new = new[: max(0, screen - 1)]
+    head = order[: max(1, screen - len(new))]
+    return head + new + [d for d in order if d not in head and d not in new]
