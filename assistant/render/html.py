@@ -234,7 +234,10 @@ def slip_html(slip: Slip) -> str:
         rows.append((lab["slip_town"], f'<ol class="da-slip-steps">{town}</ol>{more}'))
     else:
         rows.append((lab["slip_town"], escape(lab["slip_town_none"])))
-    rows += [(lab["slip_source"], escape(slip.source)), (lab["slip_date"], escape(slip.date))]
+    source = escape(slip.source)
+    if slip.id:  # the id on one line
+        source = source.replace(escape(slip.id), f'<span class="da-nowrap">{escape(slip.id)}</span>')
+    rows += [(lab["slip_source"], source), (lab["slip_date"], escape(slip.date))]
     body = "".join(f'<div class="da-slip-row"><div class="da-slip-k">{escape(k)}</div><div class="da-slip-v">{v}</div></div>'
                    for k, v in rows)
     return (f'<details class="da-slip"><summary class="da-slip-button">{escape(lab["slip"])}</summary>'

@@ -26,6 +26,7 @@ class Slip:
     town_more: int = 0  # the town's steps left out (SLIP_STEPS)
     source: str = ""  # 履职事项清单 · 配合履职事项 第19项（coop-19）
     date: str = ""
+    id: str = ""  # the duty's id (coop-19), cited in `source`
 
 
 def _date(today: dt.date, lang: str) -> str:
@@ -55,7 +56,7 @@ def card_slip(card: Card, lang: str, today: dt.date | None = None) -> Slip:
     number = card.id.rsplit("-", 1)[-1]
     source = f"{lab['slip_list']} · {card.list_label} {lab['item_no'].format(n=number)}（{card.id}）"
     return Slip(lang, card.title, card.responsibility, bodies, town[:SLIP_STEPS], max(0, len(town) - SLIP_STEPS),
-                source, _date(today, lang))
+                source, _date(today, lang), card.id)
 
 
 def slip_text(slip: Slip) -> str:

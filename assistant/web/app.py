@@ -288,7 +288,9 @@ def browse_tab(assistant, choices: Choices):
             with gr.Column(scale=3, min_width=420):
                 table = gr.Dataframe(
                     headers=DUTY_TABLE_HEADERS, interactive=False, wrap=True, max_height=620, elem_id="da-table",
-                    column_widths=["15%", "8%", "14%", "43%", "20%"],  # the id on one line (static/page.css)
+                    # fixed widths: an id stays on one line ("reclaimed-35", not "co op-15"); a narrow screen
+                    # scrolls the table sideways, not the page
+                    column_widths=["112px", "52px", "96px", "300px", "150px"],
                 )
             with gr.Column(scale=2, min_width=320):
                 with gr.Row():
