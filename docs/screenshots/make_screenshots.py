@@ -1,10 +1,13 @@
-"""Regenerate the web app's screenshots (docs/screenshots/{ask,browse,departments,evaluate}.png).
+"""Regenerate the web app's screenshots in docs/screenshots/: at a front desk's PC (1366×768) and on a phone
+(390×844).
 
     .venv/bin/python docs/screenshots/make_screenshots.py                 # starts `duty-assistant serve` itself
     .venv/bin/python docs/screenshots/make_screenshots.py --url http://127.0.0.1:7860/
 
-Needs Debian's Chromium at /usr/bin/chromium (`make browser`) and a font with Chinese glyphs (e.g. the
-fonts-wqy-microhei or fonts-noto-cjk package), else Chinese text shows as boxes.
+Writes ask.png, ask-department.png, slip.png, browse.png, departments.png, evaluate.png (desktop) and
+phone-ask.png, phone-slip.png, phone-browse.png, phone-departments.png. Needs Debian's Chromium at
+/usr/bin/chromium (`make browser`) and a font with Chinese glyphs (e.g. the fonts-wqy-microhei or
+fonts-noto-cjk package), else Chinese text shows as boxes.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from tests import live_server
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
-VIEWPORT = {"width": 1280, "height": 900}
+DESKTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
 EVAL_SAMPLE = ROOT / "eval" / "questions" / "dev.jsonl"
 
 
@@ -40,7 +44,104 @@ def sample_questions(path: Path, n: int = 10) -> None:
 
 def tab(page, name: str) -> None:
     page.get_by_role("tab", name=name).click()
+    page.wait_for_timeout(500)
+
+
+def ask(page, question: str, count: int) -> None:
+    box = page.locator("#da-question textarea").first
+    box.fill(question)
+    box.press("Enter")
+    page.locator("#da-chat .da-answer").nth(count - 1).wait_for(timeout=60_000)
+    page.wait_for_timeout(1200)  # the chat scrolls the question to the top
+
+
+def snap(page, path: Path, written: list[Path]) -> None:
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(path))
+    written.append(path)
+
+
+def open_page(browser, url: str, viewport: dict, phone: bool = False):
+    page = browser.new_page(viewport=viewport, locale="zh-CN", is_mobile=phone, has_touch=phone)
+    page.goto(url, wait_until="domcontentloaded")
+    page.locator("#da-question textarea").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(800)
+    return page
+
+
+def choose_department(page, name: str) -> None:
+    field = page.locator("#da-dept input").first
+    field.click()
+    field.fill(name)
+    page.get_by_role("option").filter(has_text=name).first.click()
+    page.locator("#da-dept-html .da-dept-page").wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+
+
+def desktop(browser, url: str, out: Path, written: list[Path]) -> None:
+    page = open_page(browser, url, DESKTOP)
+    ask(page, "谁管流浪狗", 1)  # a cooperative duty: who, then the town's part, then the matched county steps
+    snap(page, out / "ask.png", written)
+    ask(page, "县水利局需要镇上配合做什么", 2)  # a question about a body: the count and every duty
+    snap(page, out / "ask-department.png", written)
+    ask(page, "村民要开婚姻状况证明", 3)  # a reclaimed duty, and its citizen slip
+    answer = page.locator("#da-chat .da-answer").nth(2)
+    answer.locator(".da-slip-button").click()
+    answer.locator(".da-slip-sheet").scroll_into_view_if_needed()
     page.wait_for_timeout(400)
+    snap(page, out / "slip.png", written)
+
+    tab(page, "浏览 · Browse")  # a search by meaning (流浪狗 is in no duty's text), one entry open
+    page.locator("#da-browse-search textarea").first.fill("流浪狗")
+    page.locator("#da-table [data-testid^=cell-]").get_by_text("coop-19", exact=True).first.click()
+    page.locator("#da-browse-card .da-card").wait_for(timeout=30_000)
+    page.wait_for_timeout(600)
+    snap(page, out / "browse.png", written)
+
+    tab(page, "部门 · Departments")  # 县公安局: 13 duties, two of them only naming it in a step
+    choose_department(page, "县公安局")
+    snap(page, out / "departments.png", written)
+
+    tab(page, "评测 · Evaluate")  # a 10-question file
+    with tempfile.TemporaryDirectory() as tmp:
+        questions = Path(tmp) / "dev-sample-10.jsonl"
+        sample_questions(questions)
+        page.locator("#da-eval-file input[type=file]").set_input_files(str(questions))
+        page.wait_for_timeout(1500)
+        page.locator("#da-eval-run").click()
+        page.locator("#da-eval-chart img").wait_for(timeout=240_000)
+    page.wait_for_timeout(1000)
+    page.locator("#da-eval-chart").scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    snap(page, out / "evaluate.png", written)
+    page.close()
+
+
+def phone(browser, url: str, out: Path, written: list[Path]) -> None:
+    page = open_page(browser, url, PHONE, phone=True)
+    ask(page, "谁管流浪狗", 1)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.locator("#da-chat").scroll_into_view_if_needed()
+    page.wait_for_timeout(400)
+    snap(page, out / "phone-ask.png", written)
+    answer = page.locator("#da-chat .da-answer").first
+    answer.locator(".da-slip-button").click()
+    answer.locator(".da-slip-sheet").scroll_into_view_if_needed()
+    page.wait_for_timeout(400)
+    snap(page, out / "phone-slip.png", written)
+    page.evaluate("window.scrollTo(0, 0)")
+    tab(page, "浏览 · Browse")
+    page.locator("#da-browse-search textarea").first.fill("公安局")
+    page.locator("#da-table [data-testid^=cell-]").get_by_text("reclaimed-35", exact=True).first.wait_for(
+        timeout=30_000)
+    page.locator("#da-browse-count").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    snap(page, out / "phone-browse.png", written)
+    page.evaluate("window.scrollTo(0, 0)")
+    tab(page, "部门 · Departments")
+    choose_department(page, "县水利局")
+    snap(page, out / "phone-departments.png", written)
+    page.close()
 
 
 def shoot(url: str, out: Path) -> list[Path]:
@@ -49,63 +150,11 @@ def shoot(url: str, out: Path) -> list[Path]:
     if not Path(CHROMIUM).exists():
         sys.exit(f"Chromium is missing at {CHROMIUM}: run `make browser` (apt-get install chromium)")
     out.mkdir(parents=True, exist_ok=True)
-    written = []
+    written: list[Path] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport=VIEWPORT, locale="zh-CN")
-        page.goto(url, wait_until="domcontentloaded")
-        box = page.locator("#da-question textarea").first
-        box.wait_for(timeout=60_000)
-
-        # Ask: the stray-dog answer
-        box.fill("谁管流浪狗")
-        box.press("Enter")
-        page.locator("#da-chat .da-answer .da-card").first.wait_for(timeout=60_000)
-        page.wait_for_timeout(1200)  # the chat scrolls the question to the top
-        page.mouse.move(0, 0)
-        page.screenshot(path=str(out / "ask.png"))
-        written.append(out / "ask.png")
-
-        # Browse: the whole table (cooperative list), one entry chosen by id
-        tab(page, "浏览 · Browse")
-        field = page.locator("#da-browse-list input").first
-        field.click()
-        page.get_by_role("option").filter(has_text="配合履职事项").first.click()
-        page.wait_for_timeout(1000)
-        ident = page.locator("#da-browse-id textarea, #da-browse-id input").first
-        ident.fill("coop-19")
-        ident.press("Enter")
-        page.locator("#da-browse-card .da-card").wait_for(timeout=30_000)
-        page.wait_for_timeout(500)
-        page.mouse.move(0, 0)
-        page.screenshot(path=str(out / "browse.png"))
-        written.append(out / "browse.png")
-
-        # Departments: 县水利局
-        tab(page, "部门 · Departments")
-        field = page.locator("#da-dept input").first
-        field.click()
-        field.fill("县水利局")
-        page.get_by_role("option").filter(has_text="县水利局").first.click()
-        page.locator("#da-dept-html .da-dept-page").wait_for(timeout=30_000)
-        page.wait_for_timeout(500)
-        page.mouse.move(0, 0)
-        page.screenshot(path=str(out / "departments.png"))
-        written.append(out / "departments.png")
-
-        # Evaluate: a 10-question file
-        tab(page, "评测 · Evaluate")
-        with tempfile.TemporaryDirectory() as tmp:
-            questions = Path(tmp) / "dev-sample-10.jsonl"
-            sample_questions(questions)
-            page.locator("#da-eval-file input[type=file]").set_input_files(str(questions))
-            page.wait_for_timeout(1500)
-            page.locator("#da-eval-run").click()
-            page.locator("#da-eval-chart img").wait_for(timeout=180_000)
-        page.wait_for_timeout(1000)
-        page.mouse.move(0, 0)
-        page.screenshot(path=str(out / "evaluate.png"))
-        written.append(out / "evaluate.png")
+        desktop(browser, url, out, written)
+        phone(browser, url, out, written)
         browser.close()
     return written
 
