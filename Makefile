@@ -47,8 +47,13 @@ test: index browser
 	$(DA) parse --check
 	$(PY) -m pytest -q
 
+# dev sets are for tuning (dev.jsonl, dev_citizen.jsonl, messages-dev.jsonl: `duty-assistant calibrate` fits on them);
+# test and holdout sets only report; citizen.jsonl is the held-out citizen-side block (issue 13)
+EVAL_SETS := dev.jsonl dev_citizen.jsonl messages-dev.jsonl test.jsonl messages-test.jsonl holdout.jsonl \
+             messages-holdout.jsonl citizen.jsonl
+
 eval: index
-	$(DA) eval eval/questions/dev.jsonl eval/questions/test.jsonl eval/questions/holdout.jsonl --compare --ablation --report eval/report.md --json eval/report.json --chart eval/top1-by-style.png --quiet
+	$(DA) eval $(addprefix eval/questions/,$(EVAL_SETS)) --compare --compare-on dev.jsonl,test.jsonl,holdout.jsonl --ablation dev.jsonl,test.jsonl,holdout.jsonl --report eval/report.md --json eval/report.json --chart eval/top1-by-style.png --quiet
 
 bench: index
 	$(DA) bench --json eval/bench.json

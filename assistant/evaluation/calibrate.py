@@ -26,7 +26,7 @@ from assistant.data.store import write_atomic
 from assistant.evaluation.questions import Question, load_questions
 from assistant.search.confidence import FEATURE_NAMES, Calibration, LogisticModel
 
-DEV_SETS = ("eval/questions/dev.jsonl", "eval/questions/dev_citizen.jsonl")
+DEV_SETS = ("eval/questions/dev.jsonl", "eval/questions/dev_citizen.jsonl", "eval/questions/messages-dev.jsonl")
 ROUTE_DEV_SET = "eval/questions/minority-dev.jsonl"
 
 

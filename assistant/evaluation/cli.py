@@ -21,7 +21,11 @@ def add_arguments(p) -> None:
     p.add_argument("--report", help="write a Markdown report")
     p.add_argument("--chart", help="write a PNG chart of top-1 by style (one per question file)")
     p.add_argument("--compare", action="store_true", help="also run BM25 alone and each available model alone")
-    p.add_argument("--ablation", action="store_true", help="also run the shipped configuration with each lever off")
+    p.add_argument("--ablation", nargs="?", const="*", default="",
+                   help="also run the shipped configuration with each lever off; optionally only for these question "
+                        "files (comma-separated file names, e.g. dev.jsonl,test.jsonl)")
+    p.add_argument("--compare-on", default="*",
+                   help="with --compare, only these question files (comma-separated file names; default all)")
     from assistant.options import add_config_options
 
     add_config_options(p, quiet=True)
@@ -59,13 +63,13 @@ def main(args) -> int:
             results.append(metrics)
             if args.run and number == 0:
                 write_run(Path(args.run), rows)
-            if args.compare:
+            if args.compare and _chosen(args.compare_on, path):
                 for system, overrides in comparison_systems().items():
                     if system != "shipped":
                         results.append(systems.evaluate(RetrievalConfig().with_(**overrides), questions, system)[0])
         all_results[str(path)] = {"systems": [r.to_json() for r in results]}
         sections.append(markdown(results, name))
-        if args.ablation and not args.run_in:
+        if _chosen(args.ablation, path) and not args.run_in:
             # query vectors are reused across variants here, so the ablation reports quality, not latency
             ablated = [systems.evaluate(config.with_(**overrides), questions, label, cache_queries=True)[0]
                        for label, overrides in ablations(config).items()]
@@ -91,3 +95,10 @@ def main(args) -> int:
     if args.report:
         write_atomic(Path(args.report), "\n".join(sections))
     return 0
+
+
+def _chosen(names: str, path) -> bool:
+    """Whether a question file is among `names` ("*" = every file, "" = none; else comma-separated file names)."""
+    if names in ("*", ""):
+        return names == "*"
+    return Path(path).name in {n.strip() for n in names.split(",")}

@@ -114,3 +114,47 @@ def test_k_and_bad_input(retriever):
         retriever.search("狗", k=0)
     with pytest.raises(QuestionError, match="only punctuation"):
         retriever.search("？！…")
+
+
+# -- a message with several matters ------------------------------------------------------------------------
+
+def test_politeness_is_not_a_matter():
+    from assistant.search.matters import sentences
+
+    parts = sentences("领导您好！村里流浪狗越来越多，晚上出门都怕。另外低保怎么申请？麻烦你们了，盼复！")
+    assert parts == ["村里流浪狗越来越多，晚上出门都怕。", "另外低保怎么申请？"]
+    assert sentences("Hello. Who handles stray dogs in the village? Thanks.", "en") == ["Who handles stray dogs in the village?"]
+
+
+def test_sentences_are_grouped_by_what_they_are_about():
+    from assistant.search.matters import group
+
+    scores = np.array([[0.3, 0.2, 0.1],    # background: joins the matter after it
+                       [0.8, 0.6, 0.1],    # matter A
+                       [0.7, 0.2, 0.1],    # still A
+                       [0.1, 0.2, 0.9],    # matter B
+                       [0.2, 0.1, 0.3]])   # background at the end: joins B
+    assert group(scores, background=0.5, top=1) == [[0, 1, 2], [3, 4]]
+    assert group(scores[:1], background=0.5) == [[0]] and group(np.zeros((0, 3)), 0.5) == []
+
+
+def test_each_matters_first_duty_gets_a_place_in_the_first_five():
+    from assistant.search.matters import with_picks
+
+    assert with_picks([5, 1, 2, 3, 4, 6, 7], [9, 1, 7]) == [5, 1, 2, 9, 7, 3, 4, 6]
+    assert with_picks([5, 1], []) == [5, 1]
+
+
+def test_a_message_with_two_matters_gives_two_blocks(duties, registry):
+    config = RetrievalConfig(pinyin=False, matter_background=0.0, long_chars=20, decline_threshold=0.0,
+                             related_threshold=0.0)
+    # enough duties that each matter's second-best duty is a neighbour of its own (dog vaccination, relief)
+    retriever = tiny_retriever(duties, registry, IDS + ["basic-29", "basic-30", "coop-15"], SIMILAR, config=config)
+    message = "领导您好！我们村里流浪狗越来越多，街上的野狗谁来抓？另外我家困难，低保怎么申请，要什么材料？麻烦了。"
+    result = retriever.search(message)
+    assert [m.result.hits[0].duty.id for m in result.matters] == ["coop-19", "basic-28"]
+    assert "流浪狗" in result.matters[0].text and "低保" in result.matters[1].text
+    assert {"coop-19", "basic-28"} <= {h.duty.id for h in result.hits[:5]}
+    assert retriever.search("谁管流浪狗").matters == []  # a question is one matter
+    off = retriever.with_config(config.with_(matters=False)).search(message)
+    assert off.matters == []
