@@ -13,10 +13,11 @@ the question memo so that timings measure encoding.
 from __future__ import annotations
 
 import hashlib
+import logging
 import json
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from assistant import models
@@ -38,6 +39,9 @@ from assistant.search.cues import load_lexicon, load_question_cues
 from assistant.data.units import all_units
 
 _HAN_WORD = re.compile(r"[\u4e00-\u9fff]{2,4}")
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -250,9 +254,7 @@ class Assistant:
                                f"gives {encoder.dimension}; run `duty-assistant index build --force`")
         routed = None
         if route and settings.route_model:
-            from assistant.search.route import Route
-
-            routed = Route.open(settings, data, build=build, progress=progress, index_root=index_root, base=config)
+            routed = open_route(settings, data, build=build, progress=progress, index_root=index_root, base=config)
         opened = cls(data, _retriever(data, loaded, encoder, config, ref.id), loaded, config, ref.id, settings, routed)
         opened.index_folder = config_index_dir(config, ref.id, index_root or settings.index)  # review/live.py writes it
         return opened
@@ -346,3 +348,47 @@ class Assistant:
         for duty, _ in bodies.duties_of(self.data.duties, self.data.registry, name):  # the one rule
             grouped[duty.list.value].append(duty)
         return grouped
+
+
+# -- the route for Uyghur and Kazakh questions (assistant/search/route.py) ----------------------------------
+
+
+def open_route(settings: Settings, data: Data, *, build: bool = False, progress: bool = False,
+               index_root: Path | None = None, base: RetrievalConfig | None = None):
+    """Open the route for `settings.route_model`, sharing the loaded `data`; None when there is no route
+    model, or (unless `build`) its weights or index are missing — then Uyghur and Kazakh questions are
+    told to ask in Chinese, as before, and the log says how to add the route."""
+    from assistant.search.route import Route, RouteLexicon, load_route_lexicon, route_config
+    from assistant.errors import DutyAssistantError, ModelError
+    from assistant.search.confidence import Calibration
+
+    if not settings.route_model:
+        return None
+    config = route_config(base or RetrievalConfig(), settings.route_model)
+    try:
+        from assistant import models
+
+        ref = models.resolve(settings.route_model)
+        route_data = replace(data, calibration=Calibration.load(settings.calibration_for(ref.id)))
+        assistant = Assistant.open(settings, config=config, index_root=index_root, build=build,
+                                   progress=progress, data=route_data, route=False)
+    except DutyAssistantError as err:
+        if build and not isinstance(err, ModelError):  # weights not fetched: serve without the route
+            raise
+        log.warning("no route for Uyghur and Kazakh questions (%s); run `duty-assistant model fetch %s` and "
+                    "`duty-assistant index build`", err, settings.route_model)
+        return None
+    return Route(assistant, RouteLexicon(load_route_lexicon(settings.route_lexicon)))
+
+
+def build_route_index(settings, base: RetrievalConfig | None = None, *, force: bool = False, progress: bool = True,
+                      use_cache: bool = True):
+    """Build the route model's index unless a current one exists (what `duty-assistant index build` does after
+    the default index). Returns (manifest, built), or None when there is no route model.
+
+    Raises ModelError when the route model is not fetched (`duty-assistant model fetch e5-small`)."""
+    from assistant.search.route import route_config
+    if not settings.route_model:
+        return None
+    config = route_config(base or RetrievalConfig(), settings.route_model)
+    return build_index(config, force=force, progress=progress, use_cache=use_cache, settings=settings)

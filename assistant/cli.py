@@ -92,7 +92,7 @@ def cmd_index(args) -> int:
     manifest, built = build_index(config, force=args.force, progress=not args.quiet, use_cache=not args.no_cache)
     _say_built(manifest, built)
     if config.model is None:  # the shipped model: its route for Uyghur and Kazakh questions gets its own index
-        from assistant.search.route import build_route_index
+        from assistant.api import build_route_index
         from assistant.settings import current
 
         route = build_route_index(current(), config, force=args.force, progress=not args.quiet,

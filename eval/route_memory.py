@@ -6,7 +6,7 @@ Starts `duty-assistant serve` twice on 127.0.0.1 — with the route (as shipped)
 (DUTY_ASSISTANT_ROUTE_MODEL=off) — with the question memo off, asks `--questions` Chinese questions of
 eval/questions/test.jsonl and as many Uyghur and Kazakh ones of eval/questions/minority-test.jsonl through the
 `/ask` API, and reads the server's resident memory (VmRSS) and its peak (VmHWM) from /proc. Then, in this
-process, it times `Assistant.open()` without the route and `Route.open()` on top of it, and one question of each
+process, it times `Assistant.open()` without the route and `open_route()` on top of it, and one question of each
 kind. Writes a Markdown section (for eval/bench.md) and prints it. Timings on this shared 2-core machine vary by a
 third or more between runs; the memory figures do not.
 """
@@ -72,14 +72,14 @@ def serve_memory(route: bool, count: int) -> dict:
 def open_times(count: int) -> dict:
     """Seconds to open the default assistant, then the route on top of it; median seconds per question."""
     from assistant.api import Assistant
-    from assistant.search.route import Route
+    from assistant.api import open_route
     from assistant.settings import current
 
     start = time.perf_counter()
     assistant = Assistant.open(route=False)
     default_open = time.perf_counter() - start
     start = time.perf_counter()
-    route = Route.open(current(), assistant.data)
+    route = open_route(current(), assistant.data)
     route_open = time.perf_counter() - start
     if route is None:
         raise SystemExit("no route: run `duty-assistant model fetch e5-small` and `duty-assistant index build`")
@@ -118,7 +118,7 @@ def markdown(on: dict, off: dict, times: dict, count: int) -> str:
         f"| serve peak RSS (VmHWM) after the questions | {on['peak_mb']} MB | {off['peak_mb']} MB | "
         f"{on['peak_mb'] - off['peak_mb']:+.1f} MB (limit: 2 GB in all) |",
         f"| serve start → page answers | {on['startup_s']} s | {off['startup_s']} s | (noisy: shared machine) |",
-        f"| `Assistant.open()` without the route / `Route.open()` on top | {times['default_open_s']} s | – | "
+        f"| `Assistant.open()` without the route / `open_route()` on top | {times['default_open_s']} s | – | "
         f"+{times['route_open_s']} s |",
         f"| one question, median (Chinese / routed) | {times['zh_ms']} ms | – | {times['routed_ms']} ms routed |",
         f"| the route's index | {times['route_index_units']} units, built in {times['route_index_build_s']} s "

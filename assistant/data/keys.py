@@ -51,7 +51,7 @@ def read_carried(path: Path) -> dict[str, str]:
 
 def write_carried(path: Path, rows: list[tuple[str, str, str]]) -> None:
     """Write the keys file: (new id, key, note saying where the key came from) per carried duty."""
-    from assistant.data.store import write_atomic
+    from assistant.data.atomic import write_atomic
 
     lines = ["id\tkey\tcarried from (written by `duty-assistant list update --apply`; do not edit)"]
     lines += [f"{duty_id}\t{key}\t{note}" for duty_id, key, note in rows]

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from assistant.settings import current
 from assistant.data.departments import Registry
 from assistant.domain import Duty
 from assistant.data.parse import department_names, parse_document, read_rows
+from assistant.data.atomic import write_atomic  # noqa: F401 — data files are written through store
 from assistant.errors import DataError, JsonLinesError
 
 
@@ -28,19 +27,6 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then replace it: a failure never leaves a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        # mkstemp makes the file private (0600): keep the mode of the file it replaces (or its folder's r/w bits)
-        os.chmod(tmp, (path if path.exists() else path.parent).stat().st_mode & 0o666)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def jsonl(rows: list[dict]) -> str:

@@ -283,6 +283,29 @@ def body_html(summary: dict, lang: str) -> str:
 # -- an answer -------------------------------------------------------------------------------------------
 
 
+def matters_html(answer: Answer, registry: Registry | None = None, quote: int = 80) -> str:
+    """A message's matters: "这条留言涉及 N 件事", then one folded block per matter (the first open) with its
+    sentences quoted, its tier and its first duty's card (or the sentence that the list does not cover it)."""
+    lab = labels_for(answer.lang)
+    blocks = []
+    for number, matter in enumerate(answer.matters, start=1):
+        text = matter.question if len(matter.question) <= quote else matter.question[:quote] + "…"
+        badge = f'<span class="da-tier da-tier-{escape(matter.tier)}">{escape(lab["tier_" + matter.tier])}</span>'
+        summary = (f'<summary><span class="da-matter-n">{escape(lab["matter"].format(i=number))}</span> {badge} '
+                   f'<span class="da-matter-text">“{escape(text)}”</span></summary>')
+        if matter.cards:
+            body = card_html(matter.cards[0], matter.lang, registry=registry, compact=True)
+            if not matter.answered:
+                body = f'<div class="da-subhead">{escape(matter.message)}</div>' + body
+        else:
+            body = f'<div class="da-message da-not-found">{escape(matter.message)}</div>'
+        if matter.hint:
+            body += f'<div class="da-hint">{escape(matter.hint)}</div>'
+        blocks.append(f'<details class="da-matter"{" open" if number == 1 else ""}>{summary}{body}</details>')
+    head = f'<div class="da-matters-head">{escape(lab["matters"].format(n=len(answer.matters)))}</div>'
+    return f'<div class="da-matters">{head}{"".join(blocks)}</div>'
+
+
 def answer_html(answer: Answer, registry: Registry | None = None, today: dt.date | None = None) -> str:
     """The assistant's chat message: the filter banner, the fixed sentence, a county body's duties when the
     question asks about one, the answer card, then related ones; the citizen slip and the copy buttons.
@@ -301,6 +324,9 @@ def answer_html(answer: Answer, registry: Registry | None = None, today: dt.date
         parts.append(f'<div class="da-filter-banner">{escape(banner)}</div>')
     if notice:
         parts.append(f'<div class="da-notice">! {escape(notice)}</div>')
+    if answer.matters:  # a message that raises several matters: one block each, then the message as a whole
+        parts.append(matters_html(answer, registry))
+        parts.append(f'<div class="da-subhead">{escape(lab["whole_message"])}</div>')
     tier = escape(answer.tier)
     badge = f'<span class="da-tier da-tier-{tier}">{escape(lab["tier_" + answer.tier])}</span>'
     parts.append(f'<div class="da-message da-message-{tier}{"" if answer.answered else " da-not-found"}">'

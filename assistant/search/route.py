@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import DataError
@@ -182,44 +182,3 @@ class Route:
         """The same route with other question-time settings (the evaluator's and calibration's variants)."""
         return Route(self.assistant.with_config(**changes), self.lexicon, self.languages)
 
-    @classmethod
-    def open(cls, settings, data, *, build: bool = False, progress: bool = False, index_root: Path | None = None,
-             base: RetrievalConfig | None = None) -> "Route | None":
-        """Open the route for `settings.route_model`, sharing the loaded `data`; None when there is no route
-        model, or (unless `build`) its weights or index are missing — then Uyghur and Kazakh questions are
-        told to ask in Chinese, as before, and the log says how to add the route."""
-        from assistant.api import Assistant
-        from assistant.errors import DutyAssistantError, ModelError
-        from assistant.search.confidence import Calibration
-
-        if not settings.route_model:
-            return None
-        config = route_config(base or RetrievalConfig(), settings.route_model)
-        try:
-            from assistant import models
-
-            ref = models.resolve(settings.route_model)
-            route_data = replace(data, calibration=Calibration.load(settings.calibration_for(ref.id)))
-            assistant = Assistant.open(settings, config=config, index_root=index_root, build=build,
-                                       progress=progress, data=route_data, route=False)
-        except DutyAssistantError as err:
-            if build and not isinstance(err, ModelError):  # weights not fetched: serve without the route
-                raise
-            log.warning("no route for Uyghur and Kazakh questions (%s); run `duty-assistant model fetch %s` and "
-                        "`duty-assistant index build`", err, settings.route_model)
-            return None
-        return cls(assistant, RouteLexicon(load_route_lexicon(settings.route_lexicon)))
-
-
-def build_route_index(settings, base: RetrievalConfig | None = None, *, force: bool = False, progress: bool = True,
-                      use_cache: bool = True):
-    """Build the route model's index unless a current one exists (what `duty-assistant index build` does after
-    the default index). Returns (manifest, built), or None when there is no route model.
-
-    Raises ModelError when the route model is not fetched (`duty-assistant model fetch e5-small`)."""
-    from assistant.api import build_index
-
-    if not settings.route_model:
-        return None
-    config = route_config(base or RetrievalConfig(), settings.route_model)
-    return build_index(config, force=force, progress=progress, use_cache=use_cache, settings=settings)

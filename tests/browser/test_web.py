@@ -443,3 +443,40 @@ def test_browser_keyboard_opens_the_slip(page):
     sheet = page.locator("#da-chat .da-slip-sheet").last
     sheet.wait_for()
     assert "请到县民政局办理" in sheet.inner_text()
+
+
+# -- trust and multi-matter messages (issues 13 and 14) ---------------------------------------------------
+
+
+@pytest.mark.model
+@pytest.mark.browser
+def test_browser_the_three_tiers_look_different(page):
+    """`answer` has the bold responsibility line; `not_in_list` says so plainly, with the hint marked as not
+    from the list; the JSON of the API carries the same tier (tests/integration checks each tier's cases)."""
+    sure = ask_in_page(page, "谁管流浪狗")
+    assert sure.locator(".da-tier-answer").count() >= 1 and sure.locator(".da-resp").count() >= 1
+    off = ask_in_page(page, "离婚去哪办", count=2)
+    off.locator(".da-tier-not_in_list").first.wait_for()
+    assert "清单中没有找到" in off.locator(".da-message").first.inner_text()
+    assert "非清单内容" in off.locator(".da-hint").inner_text()
+    assert off.locator(".da-role-answer").count() == 0
+    unsure = ask_in_page(page, "集体资产 收益分配", count=3)
+    tier = unsure.locator(".da-message").first.get_attribute("class")
+    if "da-message-possibly" in tier:  # the calibrated confidence decides; when unsure, nothing looks certain
+        assert unsure.locator(".da-role-answer").count() == 0 and unsure.locator(".da-resp-plain").count() >= 1
+
+
+@pytest.mark.model
+@pytest.mark.browser
+def test_browser_a_message_with_two_matters_shows_two_blocks(page):
+    message = ("领导您好！我们村边上新开了个石料厂，白天晚上机器轰隆隆响，灰尘大得很，院子里晾的衣服都是灰。"
+               "另外村里流浪狗越来越多，前几天还咬了我家娃娃，想问问谁管。麻烦你们了，盼复！")
+    answer = ask_in_page(page, message)
+    answer.locator(".da-matters").wait_for()
+    assert "这条留言涉及 2 件事" in answer.locator(".da-matters-head").inner_text()
+    blocks = answer.locator("details.da-matter")
+    assert blocks.count() == 2
+    assert blocks.nth(0).get_attribute("open") is not None and blocks.nth(1).get_attribute("open") is None
+    assert "石料厂" in blocks.nth(0).inner_text() and "流浪狗" in blocks.nth(1).locator("summary").inner_text()
+    blocks.nth(1).locator("summary").click()
+    assert "文明养犬管理工作" in blocks.nth(1).inner_text()

@@ -207,3 +207,30 @@ def test_static_css_and_js_are_loaded_from_the_package():
     assert head.startswith('<meta name="viewport"') and head.count("<script>") == 1
     assert 'closest(".da-copy")' in head and "window.daScrollToLastQuestion = function" in head
     assert "daScrollToLastQuestion()" in SCROLL_TO_LAST_QUESTION
+
+
+def test_a_message_with_matters_shows_one_block_each(by_id, registry):
+    """Issue 14: "这条留言涉及 N 件事", a block per matter (the first open) with its quoted sentences and tier."""
+    from assistant.answer import compose
+    from assistant.domain import Hit
+    from assistant.render.html import answer_html
+    from assistant.render.text import render_text
+    from assistant.search.query import Query
+    from assistant.search.retrieve import Matter, Result
+
+    def result(question, ids, tier="answer"):
+        return Result(Query(question, False, "zh"), [Hit(by_id[i], 0.8, []) for i in ids], tier, 0.9)
+
+    whole = result("石料厂灰大；流浪狗咬人", ["coop-57", "coop-19"])
+    whole.matters = [Matter("石料厂灰大得很。", result("石料厂灰大得很。", ["coop-57"])),
+                     Matter("流浪狗咬了娃娃，谁管？", result("流浪狗咬了娃娃，谁管？", ["coop-19"], "possibly"))]
+    answer = compose(whole, registry, 1000)
+    assert [m.question for m in answer.matters] == ["石料厂灰大得很。", "流浪狗咬了娃娃，谁管？"]
+    data = answer.to_json()
+    assert [m["tier"] for m in data["matters"]] == ["answer", "possibly"]
+    assert data["matters"][1]["text"] == "流浪狗咬了娃娃，谁管？" and data["matters"][1]["results"][0]["id"] == "coop-19"
+    html = answer_html(answer, registry)
+    assert "这条留言涉及 2 件事" in html and html.count('class="da-matter"') == 2
+    assert html.index("石料厂灰大得很") < html.index("流浪狗咬了娃娃") and '<details class="da-matter" open>' in html
+    text = render_text(answer)
+    assert text.startswith("这条留言涉及 2 件事：") and "2. “流浪狗咬了娃娃，谁管？”" in text
