@@ -58,7 +58,6 @@ from assistant.web.filters import (
     ALL, ALL_CHOICE, browse_duties, category_choices, chosen, department_choices, list_choices,
 )
 from assistant.web.evaluate_runs import Busy, Cancelled, EvalRuns, plain
-from assistant.web.evaluate_runs import Busy, Cancelled, EvalRuns, plain
 from assistant.web.question_log import QuestionLog
 from assistant.web.review_tab import (
     ReviewerLogins, feedback_endpoint, feedback_row, note_answer, review_parts, review_tab, similar_html,
@@ -401,15 +400,12 @@ def evaluate_tab(assistant, runs: EvalRuns | None = None) -> None:
     gr = _gradio()
     known_ids = {d.id for d in assistant.data.duties}
     runs = runs or EvalRuns(MAX_EVAL_QUESTIONS, 60_000)
-    runs = runs or EvalRuns(MAX_EVAL_QUESTIONS, 60_000)
 
     def shown(value):
         return gr.update(value=value, visible=True)
 
     def evaluate(file, request=None, progress=gr.Progress(track_tqdm=True)):
         empty = tuple(gr.update(value=None, visible=False) for _ in range(5))  # no empty tables before a run
-        if not runs.allowed:  # off on this server: nothing is read
-            return (f"⚠ {runs.why_not}",) + empty
         if not runs.allowed:  # off on this server: nothing is read
             return (f"⚠ {runs.why_not}",) + empty
         if file is None:
@@ -445,16 +441,6 @@ def evaluate_tab(assistant, runs: EvalRuns | None = None) -> None:
         return (status, shown(pd.DataFrame(values, columns=headers)), shown(str(chart_path)),
                 shown(pd.DataFrame(b_values, columns=b_headers)), shown(pd.DataFrame(f_values, columns=f_headers)),
                 shown([str(run_path), str(report_path)]))
-
-    evaluate.__annotations__["request"] = gr.Request  # resolved here: this module uses string annotations
-
-    def cancel(request: gr.Request):
-        """Cancel the run this session started (checked between questions)."""
-        if runs.cancel(getattr(request, "session_hash", "")):
-            return "… 正在取消 · Cancelling …"
-        return gr.skip()
-
-    cancel.__annotations__["request"] = gr.Request
 
     evaluate.__annotations__["request"] = gr.Request  # resolved here: this module uses string annotations
 
@@ -513,7 +499,6 @@ def build_app(assistant, log: QuestionLog | None = None, feedback=None, desk=Non
         assistant: an open `assistant.api.Assistant`.
         log: where to log questions; None (the default) keeps none.
         runs: the Evaluate tab's bounds (default: the settings' limits; serve() says who may run it).
-        runs: the Evaluate tab's bounds (default: the settings' limits; serve() says who may run it).
         feedback: keeps answers and marks (assistant.state.feedback.Feedback); None: no feedback controls.
         desk: the Review desk (assistant.review.desk.ReviewDesk) and `logins` its reviewers (web/review_tab.py).
     """
@@ -537,21 +522,9 @@ def build_app(assistant, log: QuestionLog | None = None, feedback=None, desk=Non
             review_tab(desk, logins or ReviewerLogins(None), assistant.data.duties)
         gr.api(api_endpoint(ask), api_name="ask")
         gr.HTML(footer_html(assistant), elem_id="da-footer")
-        gr.HTML(footer_html(assistant), elem_id="da-footer")
         gr.api(feedback_endpoint(feedback), api_name="feedback")
         demo.load(fill_table, table_inputs, table_outputs, api_visibility="private", queue=False)
     return demo
-
-
-def footer_html(assistant) -> str:
-    """The page's last line: the model, and the backend answering (with why, when it fell back to torch)."""
-    import html
-
-    from assistant import models
-
-    note = models.backend_note(assistant.retriever.encoder.model)
-    return (f'<div class="da-footer">模型 · Model: {html.escape(assistant.model_id)} · '
-            f'后端 · Backend: {html.escape(note)}</div>')
 
 
 def footer_html(assistant) -> str:
@@ -617,8 +590,6 @@ def serve(args) -> int:
           f"{time.perf_counter() - start:.1f} s", flush=True)
     print(f"后端 / Backend: {models.backend_note(assistant.retriever.encoder.model)}", flush=True)
     uploads = _private_upload_folder()  # uploads and Evaluate outputs: not in a shared /tmp/gradio
-    print(f"后端 / Backend: {models.backend_note(assistant.retriever.encoder.model)}", flush=True)
-    uploads = _private_upload_folder()  # uploads and Evaluate outputs: not in a shared /tmp/gradio
 
     feedback, desk, logins = review_parts(assistant)
     demo = build_app(assistant, log, feedback, desk, logins, runs=runs)
@@ -651,8 +622,6 @@ def serve(args) -> int:
         print(f"注意 / Note: listening on {host} without a login; set {ENV_AUTH} or --auth-file", flush=True)
     if log is not None:
         print(f"问题记录 / Logging questions to {log.path}", flush=True)
-    if not runs.allowed:
-        print(f"评测 / Evaluate: {runs.why_not}", flush=True)
     if not runs.allowed:
         print(f"评测 / Evaluate: {runs.why_not}", flush=True)
     print("按 Ctrl+C 停止 / Press Ctrl+C to stop", flush=True)
