@@ -92,6 +92,24 @@ def checks(config, full: bool = False) -> list[Check]:
         return f"{folder}: {m.unit_count} units, dim {m.dimension}, built {m.built_at}"
 
     results.append(_run("index", index))
+
+    def calibration():
+        from assistant.search import confidence
+
+        problem = confidence.check(current().calibration)
+        if problem:
+            raise RuntimeError(problem)
+        fitted = confidence.Calibration.load(current().calibration)
+        wanted = models.resolve(config.model).id
+        if fitted.model != wanted:
+            raise RuntimeError(f"{current().calibration} was fitted for {fitted.model}, not {wanted}: the plain "
+                               "decline rule is used; run `duty-assistant calibrate`")
+        dev = fitted.fitted_on.get("dev", {})
+        return (f"answer confidence fitted on {fitted.fitted_on.get('count', '?')} dev questions for {fitted.model}; "
+                f"on dev: confidently wrong {dev.get('confidently_wrong')}, right and answered "
+                f"{dev.get('right_and_answered')}")
+
+    results.append(_run("answer confidence", calibration))
     return results
 
 

@@ -158,3 +158,23 @@ def test_a_message_with_two_matters_gives_two_blocks(duties, registry):
     assert retriever.search("谁管流浪狗").matters == []  # a question is one matter
     off = retriever.with_config(config.with_(matters=False)).search(message)
     assert off.matters == []
+
+
+def test_a_stale_or_damaged_calibration_file_is_told_apart(tmp_path, capsys):
+    import json
+
+    from assistant.errors import DataError
+    from assistant.search import confidence
+
+    path = tmp_path / "calibration.json"
+    assert Calibration.load(path) is None and "missing" in confidence.check(path)
+    fitted = constant(0.9, 0.9)
+    path.write_text(json.dumps(fitted.to_json()), encoding="utf-8")
+    assert Calibration.load(path) == fitted and confidence.check(path) == ""
+    stale = {**fitted.to_json(), "features": ["topic"]}
+    path.write_text(json.dumps(stale), encoding="utf-8")
+    assert Calibration.load(path) is None and "duty-assistant calibrate" in capsys.readouterr().err
+    assert "other features" in confidence.check(path)
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(DataError, match="duty-assistant calibrate"):
+        Calibration.load(path)
