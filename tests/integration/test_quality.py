@@ -44,3 +44,19 @@ def test_declining_holds(dev_metrics):
     floor = thresholds()["declining"]
     assert dev_metrics.declined_out_of_scope >= floor["out_of_scope_declined_min"]
     assert dev_metrics.wrongly_declined <= floor["answerable_wrongly_declined_max"]
+
+
+def test_trust_holds(dev_metrics):
+    """Issue 13: an answer shown as certain is rarely wrong, and most answerable questions still get one."""
+    floor, trust = thresholds()["trust"], dev_metrics.trust
+    assert trust["confidently_wrong"] <= floor["confidently_wrong_max"], trust
+    assert trust["right_and_answered"] >= floor["right_and_answered_min"], trust
+    assert trust["out_of_scope_not_answered"] >= floor["out_of_scope_not_answered_min"], trust
+
+
+def test_matters_of_long_messages_are_found(assistant):
+    """Issue 14: each matter of a multi-matter message has a right duty in the first three of one of its blocks."""
+    questions = load_questions(current().eval / "questions" / "messages-dev.jsonl", {d.id for d in assistant.data.duties})
+    rows = run_questions(assistant, questions, progress=False)
+    metrics = score("shipped", questions, {r.id: r for r in rows})
+    assert metrics.matters["matter_recall@3"] >= thresholds()["matters"]["matter_recall@3_min"], metrics.matters
