@@ -268,11 +268,14 @@ class Retriever:
 
     def _route(self, query: Query, k: int, filters: Filters | None) -> Result:
         """A long message: split it into matters (matters.py), rank each like a question, and give each matter's
-        first duty a place in the message's first five. One batch encodes the message and its sentences."""
+        first duty a place in the message's first five. The message and its sentences are encoded once each; a
+        matter's vector is the mean of its sentences'."""
         parts = matters.sentences(query.question, query.lang)
         if len(parts) < 2:
             return self._rank(query, k, filters)
-        vectors = self.encoder.queries([query.question, *parts])
+        # the message apart from its sentences: one batch pads every text to its longest, and the message is
+        # several times longer than a sentence
+        vectors = np.concatenate([self.encoder.queries([query.question]), self.encoder.queries(parts)])
         _, sentence_duties = self._scores(vectors[1:])
         groups = matters.group(sentence_duties, self.config.matter_background, self.config.matter_overlap)
         found = self._matters(parts, vectors[1:], groups, k, filters)
