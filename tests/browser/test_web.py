@@ -477,6 +477,6 @@ def test_browser_a_message_with_two_matters_shows_two_blocks(page):
     blocks = answer.locator("details.da-matter")
     assert blocks.count() == 2
     assert blocks.nth(0).get_attribute("open") is not None and blocks.nth(1).get_attribute("open") is None
-    assert "石料厂" in blocks.nth(0).inner_text() and "流浪狗" in blocks.nth(1).locator("summary").inner_text()
-    blocks.nth(1).locator("summary").click()
+    assert "石料厂" in blocks.nth(0).inner_text() and "流浪狗" in blocks.nth(1).locator("summary").first.inner_text()
+    blocks.nth(1).locator("summary").first.click()
     assert "文明养犬管理工作" in blocks.nth(1).inner_text()
