@@ -67,14 +67,19 @@ def assign_keys(duties: list[Duty], carried: dict[str, str] | None = None) -> li
     seen: set[str] = set()
     out = []
     for duty in duties:
-        key = carried.get(duty.id) or content_key(duty.list.value, duty.title)
-        base, n = key, 1
-        while key in seen:
-            n += 1
-            key = f"{base}-{n}"
+        key = unique(carried.get(duty.id) or content_key(duty.list.value, duty.title), seen)
         seen.add(key)
         out.append(replace(duty, key=key))
     return out
+
+
+def unique(key: str, taken: set[str]) -> str:
+    """`key`, or `key-2`, `key-3` … the first that is not taken (two duties whose content gives one key)."""
+    candidate, n = key, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{key}-{n}"
+    return candidate
 
 
 def key_map(duties: list[Duty]) -> dict[str, str]:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.data.keys import unique
 from assistant.domain import Duty
 from assistant.errors import UpdateError
 
@@ -129,10 +130,7 @@ def carry_keys(alignment: Alignment, new: list[Duty]) -> list[Duty]:
     for duty in new:
         key = carried.get(duty.id)
         if key is None:
-            key, n = duty.key, 1
-            while key in taken:
-                n += 1
-                key = f"{duty.key}-{n}"
+            key = unique(duty.key, taken)
         taken.add(key)
         out.append(replace(duty, key=key))
     return out
