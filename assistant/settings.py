@@ -18,7 +18,7 @@
 | DUTY_ASSISTANT_KEEP | which questions are kept: `off`, `feedback` (marked ones and those not answered), `all` | feedback |
 | DUTY_ASSISTANT_RETENTION_DAYS | kept questions older than this are deleted (0 = never) | 90 |
 | DUTY_ASSISTANT_REVIEW_AUTH | logins of the Review desk, `user:password[,…]` (the desk is locked without one) | none |
-| DUTY_ASSISTANT_SESSIONS | web sessions kept in memory (~110 KB each; the least recently used goes beyond this) | 256 |
+| DUTY_ASSISTANT_SESSIONS | page sessions kept in memory (~130 KB each; the least recently used goes beyond this) | 256 |
 | DUTY_ASSISTANT_MAX_BODY_KB | largest request body the server reads, in KB (uploads: 5 MB) | 1024 |
 | DUTY_ASSISTANT_CONCURRENCY | questions the server answers at once (CPU); the rest wait in its queue | 4 |
 | DUTY_ASSISTANT_QUEUE | requests that may wait in the server's queue; more are refused at once | 64 |

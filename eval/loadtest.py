@@ -20,7 +20,7 @@ The questions repeat (390 of them), so the server it starts runs with its questi
 the memo on (repeated questions are then answered from it, as in real use when people repeat questions).
 
 Soak (`--soak`, the report in eval/soak.md): weeks of use in ten minutes. 10 users (`--users`) for 600 s
-(`--seconds`) after 60 s of warm-up, each question never asked before (a dev question in other words around it,
+(`--seconds`) after 120 s of warm-up, each question never asked before (a dev question in other words around it,
 with a number: the memo, on as shipped, never has it) and each in a Gradio session of its own (a raw
 `POST /gradio_api/call/ask` with a new session hash, as a script calling the API without gradio_client does:
 the path that kept ~110 KB per call). It passes when there are no errors and the server's resident memory after
@@ -55,7 +55,7 @@ from assistant.bench.stats import percentile  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = ".venv/bin/python eval/loadtest.py --users 20 --seconds 60 --report eval/load.md"
 SOAK_COMMAND = ".venv/bin/python eval/loadtest.py --soak --report eval/soak.md"
-SOAK = {"users": 10, "seconds": 600, "warmup": 60}  # the soak's defaults
+SOAK = {"users": 10, "seconds": 600, "warmup": 120}  # the soak's defaults
 MAX_USERS = 64
 MAX_SECONDS = 600
 STABLE_GROWTH = 0.05  # memory is stable if, after the warm-up, the last third of the run is within 5 % of the
@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, help=f"concurrent users (1-{MAX_USERS}; default 20, soak 10)")
     parser.add_argument("--seconds", type=float, help=f"length of the measured run (at most {MAX_SECONDS} s; default 60, "
                                                        "soak 600)")
-    parser.add_argument("--warmup", type=float, help="seconds of the same load before measuring (default 30, soak 60)")
+    parser.add_argument("--warmup", type=float, help="seconds of the same load before measuring (default 30, soak 120)")
     parser.add_argument("--soak", action="store_true", help="fresh questions, each in a new session, memo on; "
                                                             "passes if memory stays flat (eval/soak.md)")
     parser.add_argument("--port", type=int, default=7877, help="port for the server it starts (default 7877)")

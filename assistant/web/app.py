@@ -57,6 +57,7 @@ from assistant.web.auth import ENV_AUTH, load_auth
 from assistant.web.filters import (
     ALL, ALL_CHOICE, browse_duties, category_choices, chosen, department_choices, list_choices,
 )
+from assistant.web import allocator
 from assistant.web.evaluate_runs import Busy, Cancelled, EvalRuns, plain
 from assistant.web.question_log import QuestionLog
 from assistant.web.review_tab import (
@@ -581,6 +582,7 @@ def serve(args) -> int:
     log = QuestionLog(args.log_questions) if getattr(args, "log_questions", None) else None  # opened now, 0600
     # Evaluate runs hundreds of questions: on a server others can reach, only for logged-in users
     runs = EvalRuns.from_settings(settings, allowed=bool(auth) or host in LOOPBACK, why_not=EVAL_NEEDS_LOGIN)
+    allocator.tune()  # before the model and the worker threads: fewer malloc arenas, freed memory handed back
 
     print("正在加载模型和索引… / Loading model and index…", flush=True)
     start = time.perf_counter()

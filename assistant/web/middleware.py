@@ -7,7 +7,9 @@ FastAPI app Gradio builds (`launch(app_kwargs={"middleware": stack(...)})`).
   address gets 429 (with Retry-After) until the oldest of them is LOGIN_WINDOW seconds old.
 - `ApiCallCheck`: a call of the `/ask` API (`POST /gradio_api/call/ask` or `/run/ask`) without a question, with
   nothing to search for, or of the wrong shape is answered 400 with a message instead of Gradio's bare 500; a
-  call that sends only the question gets the default k.
+  call that sends only the question gets the default k. Each such call runs in a Gradio session of its own
+  (`api-…`; `/ask` keeps no state) and only the last API_SESSIONS finished ones are kept: Gradio keeps ~130 KB
+  per session, and plain-HTTP calls would otherwise push the people using the page out of the sessions kept.
 
 Every refusal is JSON `{"error": message, "detail": message}`: the message says what to send instead.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections import deque
 from typing import Callable
 
@@ -25,6 +28,8 @@ API_PATHS = ("/gradio_api/call/ask", "/gradio_api/run/ask")
 LOGIN_FAILURES = 5  # wrong logins allowed from one address …
 LOGIN_WINDOW = 60.0  # … within this many seconds
 TRACKED_ADDRESSES = 10_000  # addresses remembered at most (the oldest entries go first)
+API_SESSION = "api-"  # the session hash prefix of plain-HTTP /ask calls
+API_SESSIONS = 16  # finished ones kept
 
 
 def _header(scope, name: bytes) -> bytes | None:
@@ -199,8 +204,35 @@ class ApiCallCheck:
             return await reply(send, 400, problem)
         if len(data) == 1:
             payload["data"] = [data[0], self.default_k]
-            body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        payload["session_hash"] = API_SESSION + uuid.uuid4().hex
+        drop_finished_api_sessions(scope.get("app"))
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         return await self.app(_with_length(scope, len(body)), replay(body, receive), send)
+
+
+def drop_finished_api_sessions(app, keep: int = API_SESSIONS) -> list[str]:
+    """Forget all but the `keep` newest sessions of plain-HTTP /ask calls whose events have finished (Gradio's
+    App: its state holder and queue). Returns the session hashes dropped."""
+    holder = getattr(app, "state_holder", None)
+    if holder is None or not hasattr(holder, "session_data"):
+        return []
+    blocks = app.get_blocks() if hasattr(app, "get_blocks") else None
+    queue = getattr(blocks, "_queue", None)
+    pending = getattr(queue, "pending_event_ids_session", {}) or {}
+    dropped = []
+    with holder.lock:
+        api = [s for s in holder.session_data if s.startswith(API_SESSION)]
+        for session in api[:max(0, len(api) - keep)]:
+            if pending.get(session):
+                continue  # still answering
+            holder.session_data.pop(session, None)
+            holder.time_last_used.pop(session, None)
+            dropped.append(session)
+    messages = getattr(queue, "pending_messages_per_session", None)
+    for session in dropped:
+        if messages is not None:
+            messages.pop(session, None)
+    return dropped
 
 
 def stack(*, max_body: int, max_upload: int, check_question: Callable[[str], str | None], default_k: int = 5) -> list:

@@ -146,6 +146,31 @@ def test_a_call_with_only_the_question_gets_the_default_k():
     assert client.post("/other", json={"data": []}).status_code == 200  # other routes are not its business
 
 
+def test_each_api_call_gets_its_own_session_and_only_a_few_finished_ones_are_kept():
+    """Item 2: every API call kept a Gradio session (~130 KB each, 10,000 kept); plain-HTTP /ask calls now run in
+    `api-…` sessions of their own, of which only the newest finished ones are kept, so they neither grow memory
+    nor push the people using the page out of the sessions kept."""
+    import threading
+    from collections import OrderedDict
+    from types import SimpleNamespace
+
+    client, seen = _app(Middleware(middleware.ApiCallCheck, check=_check))
+    client.post("/gradio_api/run/ask", json={"data": ["谁管流浪狗", 5], "session_hash": "mine"})
+    assert json.loads(seen[-1])["session_hash"].startswith(middleware.API_SESSION)
+
+    sessions = OrderedDict((f"page-{i}", object()) for i in range(3))
+    sessions.update((f"{middleware.API_SESSION}{i}", object()) for i in range(20))
+    holder = SimpleNamespace(session_data=sessions, time_last_used={k: 0 for k in sessions}, lock=threading.Lock())
+    queue = SimpleNamespace(pending_event_ids_session={f"{middleware.API_SESSION}0": {"event"}},
+                            pending_messages_per_session={k: object() for k in sessions})
+    app = SimpleNamespace(state_holder=holder, get_blocks=lambda: SimpleNamespace(_queue=queue))
+    dropped = middleware.drop_finished_api_sessions(app, keep=16)
+    assert dropped == [f"{middleware.API_SESSION}{i}" for i in range(1, 4)]  # the oldest finished ones
+    assert f"{middleware.API_SESSION}0" in sessions  # still answering
+    assert [k for k in sessions if k.startswith("page-")] == ["page-0", "page-1", "page-2"]
+    assert not set(dropped) & set(queue.pending_messages_per_session) and not set(dropped) & set(holder.time_last_used)
+
+
 def test_the_stack_puts_the_body_limit_first():
     stack = middleware.stack(max_body=1024, max_upload=4096, check_question=_check)
     assert [m.cls for m in stack] == [middleware.BodyLimit, middleware.LoginThrottle, middleware.ApiCallCheck]
@@ -294,3 +319,14 @@ def test_jieba_keeps_its_cache_in_the_projects_cache_folder(tmp_path, monkeypatc
         assert (tmp_path / "jieba").stat().st_mode & 0o777 == 0o700
     finally:
         jieba.dt.tmp_dir = before
+
+
+def test_the_server_tunes_the_allocator_once():
+    """Item 2: malloc arenas of Gradio's many worker threads kept what they freed (part of the soak's growth)."""
+    import threading
+
+    from assistant.web import allocator
+
+    assert allocator.tune(every=3600) is True  # glibc here
+    assert allocator.tune(every=3600) is True
+    assert [t.name for t in threading.enumerate()].count("malloc-trim") == 1
