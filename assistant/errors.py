@@ -53,8 +53,9 @@ class EvalError(DutyAssistantError, ValueError):
     """A question or run file for the evaluator is malformed: file, line and reason."""
 
 
-class NotFound(DutyAssistantError, KeyError):
-    """An unknown duty id, county body, list or category; the message lists what exists."""
+class NotFound(DutyAssistantError, KeyError, ValueError):
+    """An unknown duty id, county body, list or category; the message lists what exists. (A KeyError for a
+    lookup, and a ValueError for a value a user typed, as callers before errors.py caught either.)"""
 
     def __str__(self) -> str:  # KeyError quotes its argument; the message is meant to be read as is
         return str(self.args[0]) if self.args else ""

@@ -117,7 +117,7 @@ def browse_duties(assistant, list_value: str | None = None, category: str | None
     list_value, category = chosen(list_value), chosen(category)
     in_scope = filter_duties(data.duties, registry, list_value, category)
     text = (text or "").strip()
-    if not text:
+    if not text or not in_scope:  # no search, or filters no duty passes (e.g. a list name that does not exist)
         return Browsed(in_scope, "all")
     ident = text.lower().replace(" ", "")
     if re.fullmatch(r"(basic|coop|reclaimed)-\d+", ident):

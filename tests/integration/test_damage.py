@@ -448,7 +448,9 @@ def test_write_atomic_failing_midway_keeps_the_old_file(tmp_path, monkeypatch):
             raise OSError(28, "No space left on device")
 
     real_fdopen = os.fdopen
-    monkeypatch.setattr(store.os, "fdopen", lambda *a, **k: Full(real_fdopen(*a, **k)))
+    from assistant.data import atomic
+
+    monkeypatch.setattr(atomic.os, "fdopen", lambda *a, **k: Full(real_fdopen(*a, **k)))
     with pytest.raises(OSError, match="No space"):
         store.write_atomic(target, "new text " * 100)
     monkeypatch.undo()

@@ -155,7 +155,9 @@ def test_a_10000_character_question_is_capped_with_a_notice(assistant):
     answer = assistant.ask("谁管流浪狗" * 2000)
     check_answer(answer, "谁管流浪狗" * 2000)
     assert len(answer.question) == MAX_CHARS and answer.notice == f"问题过长，只按前 {MAX_CHARS} 个字检索。"
-    assert answer.answered and answer.cards[0].id == "coop-19"
+    # the same five characters two hundred times is not a question a person asks: the calibrated confidence may
+    # show it as `possibly` (issue 13), but the duty found stays the stray-dog one
+    assert answer.tier in ("answer", "possibly") and answer.cards[0].id == "coop-19"
     english = assistant.ask("who handles stray dogs " * 500)
     assert MAX_CHARS - 1 <= len(english.question) <= MAX_CHARS and "too long" in english.notice
     junk = assistant.ask("x" * 10_000)
