@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import subprocess
 import sys
 import uuid
@@ -121,6 +122,7 @@ def test_evaluate_outputs_are_private(bounded, tmp_path):
     for file in files:
         assert file.parent.name.startswith("duty-eval-") and file.parent.stat().st_mode & 0o777 == 0o700
         assert file.stat().st_mode & 0o777 == 0o600
+    shutil.rmtree(files[0].parent)  # the server would remove it minutes after the run; this process ends first
 
 
 @pytest.mark.model
