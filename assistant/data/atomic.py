@@ -1,7 +1,8 @@
-"""Writing a file so that a failure never leaves it half-written."""
+"""Writing a file so that a failure never leaves it half-written, and one process at a time in a folder."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -19,3 +20,17 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path):
+    """An exclusive lock held on `folder` itself (flock on its descriptor), so no lock file is left in it; other
+    processes taking the same lock wait."""
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

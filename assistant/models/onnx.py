@@ -382,18 +382,12 @@ def export(model_folder: Path, weights_sha256: str, target: Path, st=None, say=N
         return _export(st.eval(), model_folder, weights_sha256, target, say)
 
 
-@contextlib.contextmanager
 def _export_lock(target: Path):
     """One export of a model at a time (two servers starting together would otherwise race to swap it in): a
     lock on the folder the export lives in, so no lock file is left there."""
-    import fcntl
+    from assistant.data.atomic import folder_lock
 
-    fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
+    return folder_lock(target.parent)
 
 
 def _export(st, model_folder: Path, weights_sha256: str, target: Path, say) -> Path:

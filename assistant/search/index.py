@@ -10,7 +10,6 @@ writing leaves its temporary folder, which the next build removes (`remove_stale
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ import numpy as np
 
 from assistant import __version__
 from assistant.settings import current
+from assistant.data.atomic import folder_lock
 from assistant.domain import Unit
 from assistant.data.store import sha256_file
 from assistant.errors import IndexProblem
@@ -150,18 +150,10 @@ def _old(folder: Path) -> Path:
     return folder.parent / (folder.name + ".old")
 
 
-@contextlib.contextmanager
 def _swap_lock(folder: Path):
     """The swap's two renames and their recovery, one process at a time (a lock on the index root folder
     itself, so no lock file is left beside the indexes)."""
-    import fcntl
-
-    fd = os.open(folder.parent, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
+    return folder_lock(folder.parent)
 
 
 def recover_swap(folder: Path) -> bool:
