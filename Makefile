@@ -48,9 +48,10 @@ test: index browser
 	$(PY) -m pytest -q
 
 # dev sets are for tuning (dev.jsonl, dev_citizen.jsonl, messages-dev.jsonl: `duty-assistant calibrate` fits on them);
-# test and holdout sets only report; citizen.jsonl is the held-out citizen-side block (issue 13)
+# test and holdout sets only report; citizen.jsonl is the held-out citizen-side block (issue 13); minority-*: Uyghur,
+# Kazakh and Russian questions (issue 17; `calibrate --route` fits on minority-dev)
 EVAL_SETS := dev.jsonl dev_citizen.jsonl messages-dev.jsonl test.jsonl messages-test.jsonl holdout.jsonl \
-             messages-holdout.jsonl citizen.jsonl
+             messages-holdout.jsonl citizen.jsonl minority-dev.jsonl minority-test.jsonl
 
 eval: index
 	$(DA) eval $(addprefix eval/questions/,$(EVAL_SETS)) --compare --compare-on dev.jsonl,test.jsonl,holdout.jsonl --ablation dev.jsonl,test.jsonl,holdout.jsonl --report eval/report.md --json eval/report.json --chart eval/top1-by-style.png --quiet

@@ -104,9 +104,9 @@ def checks(config, full: bool = False) -> list[Check]:
         if fitted.model != wanted:
             raise RuntimeError(f"{current().calibration} was fitted for {fitted.model}, not {wanted}: the plain "
                                "decline rule is used; run `duty-assistant calibrate`")
-        dev = fitted.fitted_on.get("dev", {})
+        dev = fitted.fitted_on.get("dev_out_of_fold", {})
         return (f"answer confidence fitted on {fitted.fitted_on.get('count', '?')} dev questions for {fitted.model}; "
-                f"on dev: confidently wrong {dev.get('confidently_wrong')}, right and answered "
+                f"on dev, out of fold: confidently wrong {dev.get('confidently_wrong')}, right and answered "
                 f"{dev.get('right_and_answered')}")
 
     results.append(_run("answer confidence", calibration))

@@ -249,7 +249,11 @@ def test_cli_answers_hostile_questions_as_json():
     by_question = dict(zip(CLI_HOSTILE, answers))
     assert by_question["<script>alert(1)</script><b>x</b>"]["answered"] is False
     assert by_question["誰管流浪狗"]["results"][0]["id"] == "coop-19"
-    assert by_question[UYGHUR]["answered"] or by_question[UYGHUR]["notice"] == OTHER_SCRIPT_NOTICE
+    # with the route (issue 17) the question is searched in its own model and told in Uyghur beside Chinese,
+    # whatever its tier; without a route it gets the "ask in Chinese or English" notice
+    uyghur = by_question[UYGHUR]
+    routed = uyghur["answered"] or any("\u0600" <= c <= "\u06ff" for c in uyghur["message"])
+    assert routed or uyghur["notice"] == OTHER_SCRIPT_NOTICE, uyghur
     assert str(MAX_CHARS) in by_question["谁管流浪狗" * 2000]["notice"]
     for answer in answers:
         assert answer["answered"] or all(r["role"] in ("possibly", "reference") for r in answer["results"])

@@ -21,12 +21,13 @@ def retriever(duties, registry):
     return tiny_retriever(duties, registry, IDS, SIMILAR)
 
 
-def constant(p_right: float, p_scope: float) -> Calibration:
-    """A calibration whose two models always say `p_right` and `p_scope` (all weights zero, bias = logit)."""
+def constant(p_duty: float, p_scope: float) -> Calibration:
+    """A calibration whose two models always say `p_duty` and `p_scope` (all weights zero, bias = logit), so
+    p_right = p_duty × p_scope."""
     zeros = tuple(0.0 for _ in FEATURE_NAMES)
     ones = tuple(1.0 for _ in FEATURE_NAMES)
     logit = lambda p: float(np.log(p / (1 - p)))
-    return Calibration("bag-of-characters", FEATURE_NAMES, LogisticModel(zeros, logit(p_right), zeros, ones),
+    return Calibration("bag-of-characters", FEATURE_NAMES, LogisticModel(zeros, logit(p_duty), zeros, ones),
                        LogisticModel(zeros, logit(p_scope), zeros, ones), answer_threshold=0.6, scope_threshold=0.5,
                        fitted_on={})
 
@@ -69,12 +70,16 @@ def test_without_a_calibration_the_rule_decides_the_tier(retriever):
     assert amount.query.unlisted_fact and amount.tier == "not_in_list"
 
 
-@pytest.mark.parametrize("p_right, p_scope, tier", [(0.9, 0.9, "answer"), (0.5, 0.9, "possibly"),
-                                                    (0.5, 0.2, "not_in_list"), (0.61, 0.01, "answer")])
-def test_a_calibration_decides_the_tier_from_its_two_probabilities(duties, registry, p_right, p_scope, tier):
-    calibrated = tiny_retriever(duties, registry, IDS, SIMILAR, calibration=constant(p_right, p_scope))
+@pytest.mark.parametrize("p_duty, p_scope, tier", [(0.9, 0.9, "answer"), (0.5, 0.9, "possibly"),
+                                                   (0.9, 0.6, "possibly"), (0.5, 0.2, "not_in_list"),
+                                                   (0.99, 0.3, "not_in_list")])
+def test_a_calibration_decides_the_tier_from_its_two_probabilities(duties, registry, p_duty, p_scope, tier):
+    """p_right = p_scope × p_duty against the answer threshold (0.6), then p_scope against the scope threshold
+    (0.5): a sure duty for a matter probably off the list is not an answer."""
+    calibrated = tiny_retriever(duties, registry, IDS, SIMILAR, calibration=constant(p_duty, p_scope))
     result = calibrated.search("谁管流浪狗")
-    assert result.tier == tier and result.confidence == pytest.approx(p_right)
+    assert result.tier == tier and result.confidence == pytest.approx(p_duty * p_scope)
+    assert result.p_scope == pytest.approx(p_scope)
     assert result.features is not None and set(result.features.to_json()) == set(FEATURE_NAMES)
     off = calibrated.with_config(calibrated.config.with_(calibrated=False)).search("谁管流浪狗")
     assert off.p_scope is None  # the rule, not the calibration
@@ -82,7 +87,7 @@ def test_a_calibration_decides_the_tier_from_its_two_probabilities(duties, regis
 
 def test_a_calibration_for_another_model_is_not_used(duties, registry):
     other = constant(0.01, 0.01)
-    other = Calibration("some-other-model", other.features, other.right, other.scope, 0.6, 0.5, {})
+    other = Calibration("some-other-model", other.features, other.duty, other.scope, 0.6, 0.5, {})
     assert tiny_retriever(duties, registry, IDS, SIMILAR, calibration=other).calibration is None
 
 
@@ -175,6 +180,32 @@ def test_a_stale_or_damaged_calibration_file_is_told_apart(tmp_path, capsys):
     path.write_text(json.dumps(stale), encoding="utf-8")
     assert Calibration.load(path) is None and "duty-assistant calibrate" in capsys.readouterr().err
     assert "other features" in confidence.check(path)
+    one_model = {k: v for k, v in fitted.to_json().items() if k != "duty"} | {"right": fitted.to_json()["duty"]}
+    path.write_text(json.dumps(one_model), encoding="utf-8")  # an earlier version's single p_right model
+    assert Calibration.load(path) is None and "duty-assistant calibrate" in capsys.readouterr().err
+    assert "other features" in confidence.check(path)
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(DataError, match="duty-assistant calibrate"):
         Calibration.load(path)
+
+
+def test_calibration_thresholds_come_from_out_of_fold_probabilities():
+    """The thresholds are chosen on probabilities of questions the models did not see; the duty model learns
+    from answerable questions only."""
+    from assistant.evaluation.calibrate import choose_answer_threshold, figures, fit_models, out_of_fold
+
+    rng = np.random.default_rng(1)
+    n = 300
+    scope = rng.random(n) < 0.8
+    right = scope & (rng.random(n) < 0.9)
+    # one informative feature for scope, one for the duty, the rest noise
+    x = rng.normal(size=(n, len(FEATURE_NAMES)))
+    x[:, 0] += 2.5 * scope
+    x[:, 1] += 2.5 * right
+    held_right, held_scope = out_of_fold(x, right, scope)
+    assert held_right.shape == (n,) and np.all(held_right <= held_scope + 1e-12)  # p_right = p_scope × p_duty
+    threshold = choose_answer_threshold(held_right, right, 0.02)
+    assert figures(held_right, held_scope, right, scope, threshold, 0.5)["confidently_wrong"] <= 0.02
+    duty, scope_model = fit_models(x, right, scope)
+    assert abs(duty.weights[1]) > abs(duty.weights[0])  # the duty model reads the duty's feature
+    assert abs(scope_model.weights[0]) > abs(scope_model.weights[1])
