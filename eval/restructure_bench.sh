@@ -1,8 +1,10 @@
 #!/bin/bash
 # Bench two commits alternately (A/B/A/B) on one machine: eval/restructure-bench.md.
 # Usage: eval/restructure_bench.sh BEFORE AFTER OUTDIR   (e.g. 3086f45 c12d339 /tmp/benchab)
-# Each commit gets a worktree under OUTDIR with a copy of this checkout's index/ (build it first: make index);
-# the package is imported from the worktree (PYTHONPATH) with this checkout's .venv. Run it alone on the machine.
+# Each commit gets a worktree under OUTDIR with a copy of this checkout's index/ (build it first: make index); a
+# commit whose data files differ rebuilds its own index in its first run (the bench checks it). The package is
+# imported from the worktree (PYTHONPATH) with this checkout's .venv. Run it alone on the machine; remove the
+# worktrees afterwards with `git worktree remove --force OUTDIR/COMMIT`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 before=$1 after=$2 out=$3
