@@ -29,6 +29,7 @@ import numpy as np
 
 from assistant.data.store import write_atomic
 from assistant.evaluation.questions import Question, load_questions
+from assistant.search import confidence
 from assistant.search.confidence import FEATURE_NAMES, Calibration, LogisticModel
 
 FOLDS = 5  # out-of-fold probabilities for choosing the thresholds
@@ -107,9 +108,9 @@ def fit_models(x: np.ndarray, right: np.ndarray, scope: np.ndarray) -> tuple[Log
 
 
 def probabilities(duty: LogisticModel, scope: LogisticModel, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(p_right, p_scope) for each row of x."""
-    p_scope = np.array([scope.probability(v) for v in x])
-    return p_scope * np.array([duty.probability(v) for v in x]), p_scope
+    """(p_right, p_scope) for each row of x, by the rule the assistant answers with."""
+    pairs = np.array([confidence.probabilities(duty, scope, v) for v in x]).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
 
 
 def out_of_fold(x: np.ndarray, right: np.ndarray, scope: np.ndarray, folds: int = FOLDS,

@@ -111,18 +111,17 @@ class Calibration:
         fix = "run `duty-assistant calibrate` to write it again"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if "duty" not in data and "right" in data:  # fitted by a version with one model for p_right
-                data["features"] = []
-                data["duty"] = data["right"]
-            calibration = cls(
+            stale = _stale(data)
+            calibration = None if stale else cls(
                 model=data["model"], features=tuple(data["features"]),
                 duty=LogisticModel(**_model_fields(data["duty"])), scope=LogisticModel(**_model_fields(data["scope"])),
                 answer_threshold=float(data["answer_threshold"]), scope_threshold=float(data["scope_threshold"]),
                 fitted_on=data.get("fitted_on", {}),
             )
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError, KeyError, TypeError,
+                ValueError) as err:
             raise DataError(f"{path} is damaged ({type(err).__name__}: {err}); {fix}") from None
-        if calibration.features != FEATURE_NAMES:
+        if stale:
             # stale, not damaged: answer with the plain rule meanwhile, and say so (doctor says it too)
             print(f"duty-assistant: warning: {stale_message(path)}", file=sys.stderr)
             return None
@@ -140,12 +139,21 @@ class Calibration:
 
     def tier(self, features: Features) -> tuple[str, float, float]:
         """(tier, p_right, p_scope) for one retrieval."""
-        x = features.vector()
-        p_scope = self.scope.probability(x)
-        p_right = p_scope * self.duty.probability(x)
+        p_right, p_scope = probabilities(self.duty, self.scope, features.vector())
         if p_right >= self.answer_threshold:
             return "answer", p_right, p_scope
         return ("possibly" if p_scope >= self.scope_threshold else "not_in_list"), p_right, p_scope
+
+
+def probabilities(duty: LogisticModel, scope: LogisticModel, x: np.ndarray) -> tuple[float, float]:
+    """(p_right, p_scope) for one feature vector: p_right = p_scope × p_duty."""
+    p_scope = scope.probability(x)
+    return p_scope * duty.probability(x), p_scope
+
+
+def _stale(data: dict) -> bool:
+    """Fitted by another version: other features, or one model for p_right (no `duty` model)."""
+    return tuple(data.get("features", ())) != FEATURE_NAMES or ("duty" not in data and "right" in data)
 
 
 def stale_message(path: Path) -> str:
@@ -159,7 +167,7 @@ def check(path: Path) -> str:
     if not path.exists():
         return f"{path} is missing, so the plain decline rule is used; run `duty-assistant calibrate`"
     data = json.loads(path.read_text(encoding="utf-8"))
-    if tuple(data.get("features", ())) != FEATURE_NAMES or "duty" not in data:
+    if _stale(data):
         return stale_message(path)
     return ""
 
