@@ -27,6 +27,7 @@ ABLATIONS: dict[str, dict] = {
     "shipped": {},
     "− similar questions (相似问 units)": {"question_units": False},
     "− everyday-language lexicon": {"lexicon": False},
+    "− lexicon rewrite (the question also embedded in the list's words: 新农合 → 基本医疗保险)": {"lexicon_rewrite": False},
     "− pinyin typo matching": {"pinyin": False},
     "+ expansions in the embedded question": {"dense_expansion": True},
     "− BM25 (weight 0)": {"bm25_weight": 0.0},

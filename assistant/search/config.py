@@ -32,6 +32,8 @@ class RetrievalConfig:
     bm25_weight: float = 0.1  # weight of the max-normalised BM25 score
     department_boost: float = 0.25  # added to duties of a body the question names
     list_intent_boost: float = 0.1  # added to duties of the list a question asks about (收回 → reclaimed)
+    lexicon_rewrite: bool = True  # also embed the question with its everyday terms replaced by the list's words
+    # (新农合 → 基本医疗保险); each duty keeps the better of the two scores
     lexicon_boost: float = 0.0  # added to duties whose text uses the list's words an everyday word maps to
     sentence_weight: float = 0.0  # long messages: weight of the best single sentence's score (0: off)
     long_chars: int = 40  # a question this long (characters) is also scored sentence by sentence

@@ -35,6 +35,7 @@ class Query:
     lang: str  # zh | en | mixed
     expansions: list[str] = field(default_factory=list)  # the list's words for everyday words in the question
     corrections: list[str] = field(default_factory=list)  # the list's words a typo or homophone stands for
+    rewrite: str = ""  # the question with its everyday terms replaced by the list's words ("" when none)
     departments: list[str] = field(default_factory=list)  # canonical names of bodies the question names
     sentences: list[str] = field(default_factory=list)  # of a long, message-style question
     list_intent: list[str] = field(default_factory=list)  # lists the question asks about (收回 → reclaimed)
@@ -120,6 +121,29 @@ def lexicon_matches(text: str, lexicon: list[LexiconEntry]) -> list[str]:
                 if official not in found:
                     found.append(official)
     return found
+
+
+def rewritten(text: str, lexicon: list[LexiconEntry]) -> str:
+    """`text` with each everyday term the lexicon knows replaced by the list's word for it (its first official
+    term): 新农合在哪交 → 基本医疗保险在哪交. Longest terms first, never inside a replacement; English terms by
+    word. The embedding model reads the list's word where it does not know a popular or outdated name.
+    Returns `text` unchanged when no term is found."""
+    spans: list[tuple[int, int, str]] = []
+    lower = text.lower()
+    present = [e for e in lexicon if e.official and e.everyday.lower() in lower]  # cheap test before the regexes
+    for entry in sorted(present, key=lambda e: -len(e.everyday)):
+        term = entry.everyday
+        if _HAN.search(term):
+            found = [(m.start(), m.end()) for m in re.finditer(re.escape(term), text)]
+        else:
+            found = [(m.start(), m.end()) for m in
+                     re.finditer(r"(?<![a-z])" + re.escape(term.lower()) + r"(?:s|es)?(?![a-z])", lower)]
+        for start, end in found:
+            if all(end <= s or start >= e for s, e, _ in spans):
+                spans.append((start, end, entry.official[0]))
+    for start, end, official in sorted(spans, reverse=True):
+        text = text[:start] + official + text[end:]
+    return text
 
 
 class PinyinMatcher:

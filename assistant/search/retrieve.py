@@ -24,7 +24,7 @@ from assistant.search import matters
 from assistant.search.lexical import LexicalScorer
 from assistant.errors import QuestionError
 from assistant.search.cues import LexiconEntry, QuestionCues
-from assistant.search.query import PinyinMatcher, Query, clean, language, lexicon_matches, searchable, split_sentences
+from assistant.search.query import PinyinMatcher, Query, clean, language, lexicon_matches, rewritten, searchable, split_sentences
 
 
 @dataclass
@@ -194,6 +194,9 @@ class Retriever:
         query = Query(question=text, truncated=truncated, lang=language(text))
         if self.config.lexicon and self.lexicon:
             query.expansions = lexicon_matches(text, self.lexicon)
+            if query.expansions and self.config.lexicon_rewrite:
+                other = rewritten(text, self.lexicon)
+                query.rewrite = other if other != text else ""
         if self.config.pinyin and self.pinyin:
             query.corrections = self.pinyin.corrections(text, word_boundaries(text))
         query.list_intent = self.cues.lists(text)
@@ -233,14 +236,24 @@ class Retriever:
 
     def _dense(self, query: Query, vector: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(duty scores, unit scores of the whole question, duty scores of each sentence of a long message).
-        `vector`: the question's vector when already encoded (a message's matters are encoded in one batch)."""
+        `vector`: the question's vector when already encoded (a message's matters are encoded in one batch).
+        A question with everyday terms the lexicon knows is encoded a second time in the list's words (same
+        batch) and each unit keeps its better score."""
         if vector is not None:
             vectors = vector[None, :]
             query.sentences = []
         else:
             texts = [query.expanded if self.config.dense_expansion else query.question] + query.sentences
+            if query.rewrite:
+                texts.append(query.rewrite)
             vectors = self.encoder.queries(texts)
         unit_scores, duty_scores = self._scores(vectors)
+        if query.rewrite and vector is None:
+            # the model may not know a popular or outdated name: each unit keeps the better of the question's
+            # score and the score of the question in the list's words
+            unit_scores[0] = np.maximum(unit_scores[0], unit_scores[-1])
+            duty_scores[0] = np.maximum(duty_scores[0], duty_scores[-1])
+            unit_scores, duty_scores = unit_scores[:-1], duty_scores[:-1]
         dense, sentence_scores = duty_scores[0], duty_scores[1:]
         if query.sentences and self.config.sentence_weight > 0:
             dense = np.maximum(dense, self.config.sentence_weight * sentence_scores.max(axis=0))

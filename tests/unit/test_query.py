@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.search.query import PinyinMatcher, clean, language, lexicon_matches, searchable, split_sentences
+from assistant.search.query import PinyinMatcher, clean, language, lexicon_matches, rewritten, searchable, split_sentences
 from assistant.search.cues import LexiconEntry
 from assistant.search.cues import load_lexicon
 
@@ -38,6 +38,15 @@ def test_lexicon_matches_chinese_and_english_words():
     assert lexicon_matches("谁管流浪狗", lexicon) == ["流浪犬"]
     assert lexicon_matches("Who handles stray dogs?", lexicon) == ["流浪犬", "犬只"]
     assert lexicon_matches("hotdogs", lexicon) == []
+
+
+def test_rewritten_puts_the_lists_word_in_place_of_the_everyday_one():
+    lexicon = [LexiconEntry("新农合", ("基本医疗保险",)), LexiconEntry("农合", ("合作社",)),
+               LexiconEntry("stray dog", ("流浪犬", "犬只"))]
+    assert rewritten("新农合今年在哪交", lexicon) == "基本医疗保险今年在哪交"  # the longest term wins
+    assert rewritten("新农合和新农合", lexicon) == "基本医疗保险和基本医疗保险"
+    assert rewritten("Who catches stray dogs?", lexicon) == "Who catches 流浪犬?"
+    assert rewritten("谁管流浪狗", lexicon) == "谁管流浪狗"  # nothing known: unchanged
 
 
 def test_lexicon_file_official_terms_are_list_wording(source_text):

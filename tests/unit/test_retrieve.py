@@ -59,6 +59,26 @@ def test_bm25_weight_changes_the_fused_score_only_by_its_share(retriever):
         assert 0.0 <= top[hit.duty.id] - hit.score <= retriever.config.bm25_weight + 1e-6
 
 
+def test_a_popular_name_reaches_its_duty_through_the_lexicon_rewrite(duties, registry):
+    """The model does not know the name people use (新农合 here: a made-up 喵喵证 for 婚姻状况证明, which no
+    character of the duty's text shares); the question in the list's words does, and each duty keeps the better
+    score of the two."""
+    from assistant.search.cues import LexiconEntry
+
+    lexicon = [LexiconEntry("喵喵证", ("婚姻状况证明",))]
+    with_rewrite = tiny_retriever(duties, registry, IDS, SIMILAR, lexicon=lexicon)
+    without = with_rewrite.with_config(with_rewrite.config.with_(lexicon_rewrite=False))
+    question = "喵喵证在哪开"
+    assert with_rewrite.analyse(question).rewrite == "婚姻状况证明在哪开"
+    assert without.analyse(question).rewrite == ""
+    lifted, plain = with_rewrite.search(question, k=6), without.search(question, k=6)
+    assert lifted.hits[0].duty.id == "reclaimed-2"
+    score = lambda result: next(h.score for h in result.hits if h.duty.id == "reclaimed-2")
+    assert score(lifted) > score(plain)
+    assert all(a.score >= b.score - 1e-6 for a, b in zip(  # never lowers a duty: the better of two scores
+        sorted(lifted.hits, key=lambda h: h.duty.id), sorted(plain.hits, key=lambda h: h.duty.id)))
+
+
 def test_without_a_calibration_the_rule_decides_the_tier(retriever):
     rule = retriever.with_config(retriever.config.with_(decline_threshold=0.5, related_threshold=0.3))
     assert rule.search("谁管流浪狗").tier == "answer"
