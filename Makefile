@@ -47,10 +47,11 @@ test: index browser
 	$(DA) parse --check
 	$(PY) -m pytest -q
 
-# dev sets are for tuning (dev.jsonl, dev_citizen.jsonl, messages-dev.jsonl: `duty-assistant calibrate` fits on them);
+# dev sets are for tuning (dev.jsonl, dev_citizen.jsonl, dev_twins.jsonl, messages-dev.jsonl: `duty-assistant calibrate`
+# fits on them);
 # test and holdout sets only report; citizen.jsonl is the held-out citizen-side block (issue 13); minority-*: Uyghur,
 # Kazakh and Russian questions (issue 17; `calibrate --route` fits on minority-dev)
-EVAL_SETS := dev.jsonl dev_citizen.jsonl messages-dev.jsonl test.jsonl messages-test.jsonl holdout.jsonl \
+EVAL_SETS := dev.jsonl dev_citizen.jsonl dev_twins.jsonl messages-dev.jsonl test.jsonl messages-test.jsonl holdout.jsonl \
              messages-holdout.jsonl citizen.jsonl minority-dev.jsonl minority-test.jsonl
 
 eval: index

@@ -33,7 +33,8 @@ from assistant.search import confidence
 from assistant.search.confidence import FEATURE_NAMES, Calibration, LogisticModel
 
 FOLDS = 5  # out-of-fold probabilities for choosing the thresholds
-DEV_SETS = ("eval/questions/dev.jsonl", "eval/questions/dev_citizen.jsonl", "eval/questions/messages-dev.jsonl")
+DEV_SETS = ("eval/questions/dev.jsonl", "eval/questions/dev_citizen.jsonl", "eval/questions/messages-dev.jsonl",
+            "eval/questions/dev_twins.jsonl")
 ROUTE_DEV_SET = "eval/questions/minority-dev.jsonl"
 
 
