@@ -237,23 +237,21 @@ class Retriever:
     def _dense(self, query: Query, vector: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(duty scores, unit scores of the whole question, duty scores of each sentence of a long message).
         `vector`: the question's vector when already encoded (a message's matters are encoded in one batch).
-        A question with everyday terms the lexicon knows is encoded a second time in the list's words (same
-        batch) and each unit keeps its better score."""
+        A question with everyday terms the lexicon knows whose best duty scores below `rewrite_below` is
+        encoded a second time in the list's words, and each unit keeps its better score."""
         if vector is not None:
             vectors = vector[None, :]
             query.sentences = []
         else:
             texts = [query.expanded if self.config.dense_expansion else query.question] + query.sentences
-            if query.rewrite:
-                texts.append(query.rewrite)
             vectors = self.encoder.queries(texts)
         unit_scores, duty_scores = self._scores(vectors)
-        if query.rewrite and vector is None:
+        if query.rewrite and vector is None and float(duty_scores[0].max()) < self.config.rewrite_below:
             # the model may not know a popular or outdated name: each unit keeps the better of the question's
             # score and the score of the question in the list's words
-            unit_scores[0] = np.maximum(unit_scores[0], unit_scores[-1])
-            duty_scores[0] = np.maximum(duty_scores[0], duty_scores[-1])
-            unit_scores, duty_scores = unit_scores[:-1], duty_scores[:-1]
+            other_units, other_duties = self._scores(self.encoder.queries([query.rewrite]))
+            unit_scores[0] = np.maximum(unit_scores[0], other_units[0])
+            duty_scores[0] = np.maximum(duty_scores[0], other_duties[0])
         dense, sentence_scores = duty_scores[0], duty_scores[1:]
         if query.sentences and self.config.sentence_weight > 0:
             dense = np.maximum(dense, self.config.sentence_weight * sentence_scores.max(axis=0))

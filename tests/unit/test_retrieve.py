@@ -77,6 +77,9 @@ def test_a_popular_name_reaches_its_duty_through_the_lexicon_rewrite(duties, reg
     assert score(lifted) > score(plain)
     assert all(a.score >= b.score - 1e-6 for a, b in zip(  # never lowers a duty: the better of two scores
         sorted(lifted.hits, key=lambda h: h.duty.id), sorted(plain.hits, key=lambda h: h.duty.id)))
+    # a question whose best duty already scores at least `rewrite_below` is not encoded a second time
+    sure = with_rewrite.with_config(with_rewrite.config.with_(rewrite_below=0.0)).search(question, k=6)
+    assert [(h.duty.id, h.score) for h in sure.hits] == [(h.duty.id, h.score) for h in plain.hits]
 
 
 def test_without_a_calibration_the_rule_decides_the_tier(retriever):
