@@ -106,17 +106,23 @@ def split_sentences(text: str, min_chars: int = 6) -> list[str]:
     return parts
 
 
+def _occurrences(term: str, text: str, lower: str) -> list[tuple[int, int]]:
+    """Where an everyday term occurs in `text` (`lower` is `text.lower()`): Chinese by substring, English by word
+    (a plural s/es allowed)."""
+    if term.lower() not in lower:  # cheap test before the regular expressions
+        return []
+    if _HAN.search(term):
+        return [(m.start(), m.end()) for m in re.finditer(re.escape(term), text)]
+    pattern = r"(?<![a-z])" + re.escape(term.lower()) + r"(?:s|es)?(?![a-z])"
+    return [(m.start(), m.end()) for m in re.finditer(pattern, lower)]
+
+
 def lexicon_matches(text: str, lexicon: list[LexiconEntry]) -> list[str]:
     """Official terms for every everyday term found in `text` (Chinese by substring, English by word)."""
     lower = text.lower()
     found: list[str] = []
     for entry in lexicon:
-        term = entry.everyday
-        if _HAN.search(term):
-            hit = term in text
-        else:
-            hit = re.search(r"(?<![a-z])" + re.escape(term.lower()) + r"(?:s|es)?(?![a-z])", lower) is not None
-        if hit:
+        if _occurrences(entry.everyday, text, lower):
             for official in entry.official:
                 if official not in found:
                     found.append(official)
@@ -130,15 +136,8 @@ def rewritten(text: str, lexicon: list[LexiconEntry]) -> str:
     Returns `text` unchanged when no term is found."""
     spans: list[tuple[int, int, str]] = []
     lower = text.lower()
-    present = [e for e in lexicon if e.official and e.everyday.lower() in lower]  # cheap test before the regexes
-    for entry in sorted(present, key=lambda e: -len(e.everyday)):
-        term = entry.everyday
-        if _HAN.search(term):
-            found = [(m.start(), m.end()) for m in re.finditer(re.escape(term), text)]
-        else:
-            found = [(m.start(), m.end()) for m in
-                     re.finditer(r"(?<![a-z])" + re.escape(term.lower()) + r"(?:s|es)?(?![a-z])", lower)]
-        for start, end in found:
+    for entry in sorted((e for e in lexicon if e.official), key=lambda e: -len(e.everyday)):
+        for start, end in _occurrences(entry.everyday, text, lower):
             if all(end <= s or start >= e for s, e, _ in spans):
                 spans.append((start, end, entry.official[0]))
     for start, end, official in sorted(spans, reverse=True):
