@@ -51,8 +51,9 @@ test: index browser
 # fits on them);
 # test and holdout sets only report; citizen.jsonl is the held-out citizen-side block (issue 13); minority-*: Uyghur,
 # Kazakh and Russian questions (issue 17; `calibrate --route` fits on minority-dev)
-EVAL_SETS := dev.jsonl dev_citizen.jsonl dev_twins.jsonl messages-dev.jsonl test.jsonl messages-test.jsonl holdout.jsonl \
-             messages-holdout.jsonl citizen.jsonl minority-dev.jsonl minority-test.jsonl
+EVAL_SETS := dev.jsonl dev_citizen.jsonl dev_twins.jsonl dev_counter.jsonl messages-dev.jsonl messages-dev2.jsonl \
+             test.jsonl messages-test.jsonl holdout.jsonl messages-holdout.jsonl citizen.jsonl minority-dev.jsonl \
+             minority-test.jsonl
 
 eval: index
 	$(DA) eval $(addprefix eval/questions/,$(EVAL_SETS)) --compare --compare-on dev.jsonl,test.jsonl,holdout.jsonl --ablation dev.jsonl,test.jsonl,holdout.jsonl --report eval/report.md --json eval/report.json --chart eval/top1-by-style.png --quiet

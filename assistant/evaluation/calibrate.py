@@ -34,7 +34,7 @@ from assistant.search.confidence import FEATURE_NAMES, Calibration, LogisticMode
 
 FOLDS = 5  # out-of-fold probabilities for choosing the thresholds
 DEV_SETS = ("eval/questions/dev.jsonl", "eval/questions/dev_citizen.jsonl", "eval/questions/messages-dev.jsonl",
-            "eval/questions/dev_twins.jsonl")
+            "eval/questions/dev_twins.jsonl", "eval/questions/dev_counter.jsonl", "eval/questions/messages-dev2.jsonl")
 ROUTE_DEV_SET = "eval/questions/minority-dev.jsonl"
 
 
