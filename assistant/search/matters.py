@@ -2,7 +2,8 @@
 
 A hotline message (100–300 characters) carries background, complaints, politeness and often two or three
 separate matters. It is cut into sentences (sentencex, Wikimedia's rule-based segmenter for ~300 languages),
-sentences that are only politeness are dropped ("领导您好", "麻烦你们了"), and consecutive sentences are grouped
+sentences that are only politeness or announce the matters to come are dropped ("领导您好", "麻烦你们了",
+"我是二队的，有三个事"), and consecutive sentences are grouped
 into matters by what they are about: a sentence joins the matter before it when their best-matching duties
 overlap, and a sentence that matches no duty well (background: "我是东湾村的村民") joins its neighbour rather
 than standing alone. Each matter is then routed through the same retrieval and confidence as a question.
@@ -16,13 +17,16 @@ import re
 
 import numpy as np
 
-# Sentences (or their starts and ends) that carry no matter: greetings, thanks, pleas for a reply.
+# Sentences (or their starts and ends) that carry no matter: greetings, thanks, pleas for a reply, and the
+# announcement of how many matters follow ("反映几个问题", "我是二队的，有三个事"), which otherwise stood as a matter of
+# its own and took one of the first five places from a real one.
 _POLITENESS = re.compile(
     r"^(尊敬的)?[^，,。！!？?]{0,8}(领导|书记|镇长|同志|工作人员|老师)?(您|你)们?好[，,！!。]?"
     r"|(麻烦|劳烦|辛苦)(你们|您|了)+[^。！!？?]{0,10}[。！!]?"
     r"|(谢谢|感谢|多谢)[^。！!？?]{0,12}[。！!]?"
     r"|(盼|望|请)(早日|尽快)?(回复|答复|解决|处理)[^。！!？?]{0,6}[。！!]?"
     r"|急急急+|在线等"
+    r"|^[^。！!？?]{0,12}(反映|说|问|咨询|请教|讲|有)(一下)?[一两二三四五几]+(个|件)(问题|事情|事)[^。！!？?]{0,6}[。！!：:，,]?"
     r"|\b(hello|hi|dear sir or madam|thank you|thanks|many thanks)\b[^.!?]{0,20}[.!]?",
     re.IGNORECASE,
 )
@@ -42,7 +46,11 @@ def sentences(text: str, lang: str = "zh", min_chars: int = 4) -> list[str]:
 
     parts: list[str] = []
     for piece in segment(_SEGMENTER_LANG.get(lang, "zh"), text):
-        piece = _POLITENESS.sub("", piece).strip(" ，,、")
+        for _ in range(3):  # a greeting first, then the announcement it hid from `^`
+            stripped = _POLITENESS.sub("", piece).strip(" ，,、")
+            if stripped == piece:
+                break
+            piece = stripped
         if len(_CONTENT.findall(piece)) < min_chars:
             if parts and piece:
                 parts[-1] += piece
@@ -79,11 +87,22 @@ def group(duty_scores: np.ndarray, background: float, top: int = 3) -> list[list
 
 
 def with_picks(order: list[int], picks: list[int], screen: int = 5) -> list[int]:
-    """`order` with each duty of `picks` given a place in the first `screen` (after the first duty, which never
-    changes), in pick order; the other duties keep their order."""
-    new = [d for d in dict.fromkeys(picks) if d not in order[:screen]]
-    if not new or not order:
+    """`order` with each duty of `picks` in the first `screen`: the first duty never changes, the picks (in pick
+    order, as many as fit) take the places, the rest of the first `screen` is filled in `order`, and the first
+    `screen` keep their order. A pick already in the first `screen` keeps its place (before, a new pick could push
+    it out)."""
+    if not order or not picks:
         return order
-    new = new[: max(0, screen - 1)]
-    head = order[: max(1, screen - len(new))]
-    return head + new + [d for d in order if d not in head and d not in new]
+    chosen = [order[0]]
+    for duty in dict.fromkeys(picks):
+        if duty not in chosen and len(chosen) < screen:
+            chosen.append(duty)
+    for duty in order:
+        if len(chosen) >= screen:
+            break
+        if duty not in chosen:
+            chosen.append(duty)
+    place = {d: i for i, d in enumerate(order)}
+    head = sorted(chosen, key=lambda d: place.get(d, len(order)))
+    kept = set(head)
+    return head + [d for d in order if d not in kept]

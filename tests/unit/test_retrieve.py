@@ -82,6 +82,20 @@ def test_a_popular_name_reaches_its_duty_through_the_lexicon_rewrite(duties, reg
     assert [(h.duty.id, h.score) for h in sure.hits] == [(h.duty.id, h.score) for h in plain.hits]
 
 
+def test_a_typo_is_also_read_corrected(duties, registry):
+    """婚因 (a pinyin-input slip for 婚姻) is found by its sound; the question is also encoded with it corrected,
+    each duty keeping the better score, and the answer can say how it read the question."""
+    config = RetrievalConfig(pinyin=True, rewrite_below=1.0)
+    fixed = tiny_retriever(duties, registry, IDS, SIMILAR, config=config, vocabulary={"婚姻", "状况", "证明"})
+    plain = fixed.with_config(config.with_(typo_rewrite=False))
+    question = "婚因状况证明在哪开"
+    query = fixed.analyse(question)
+    assert query.rewrite == "婚姻状况证明在哪开" and ("婚因", "婚姻") in query.readings
+    assert plain.analyse(question).rewrite == ""
+    score = lambda result: next(h.score for h in result.hits if h.duty.id == "reclaimed-2")
+    assert score(fixed.search(question, k=6)) > score(plain.search(question, k=6))
+
+
 def test_without_a_calibration_the_rule_decides_the_tier(retriever):
     rule = retriever.with_config(retriever.config.with_(decline_threshold=0.5, related_threshold=0.3))
     assert rule.search("谁管流浪狗").tier == "answer"
@@ -169,8 +183,21 @@ def test_sentences_are_grouped_by_what_they_are_about():
 def test_each_matters_first_duty_gets_a_place_in_the_first_five():
     from assistant.search.matters import with_picks
 
-    assert with_picks([5, 1, 2, 3, 4, 6, 7], [9, 1, 7]) == [5, 1, 2, 9, 7, 3, 4, 6]
+    # the first duty stays first; the first five keep their order; a pick from outside the ranking comes last
+    assert with_picks([5, 1, 2, 3, 4, 6, 7], [9, 1, 7]) == [5, 1, 2, 7, 9, 3, 4, 6]
     assert with_picks([5, 1], []) == [5, 1]
+    # a pick already among the first five keeps its place when another pick comes in (it was pushed out)
+    assert with_picks([1, 2, 3, 4, 5, 6], [7, 5]) == [1, 2, 3, 5, 7, 4, 6]
+    # more picks than places: the first ones in pick order
+    assert with_picks([1, 2, 3, 4, 5, 6], [6, 7, 8, 9, 10])[:5] == [1, 6, 7, 8, 9]
+
+
+def test_announcing_the_matters_is_not_a_matter():
+    from assistant.search.matters import sentences
+
+    parts = sentences("领导您好，我是二队的，有三个事。机井的水泵坏了谁修？斗渠塌了谁管？麻烦了。")
+    assert parts == ["机井的水泵坏了谁修?", "斗渠塌了谁管?"] or parts == ["机井的水泵坏了谁修？", "斗渠塌了谁管？"]
+    assert sentences("我是镇区住户，反映几个问题。一是流浪狗多。二是垃圾没人拉。")[0].startswith("一是")
 
 
 def test_a_message_with_two_matters_gives_two_blocks(duties, registry):
