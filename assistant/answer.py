@@ -69,10 +69,21 @@ class Answer:
     department: dict | None = None
     # a long message that raises several matters: one answer per matter (its sentences as `question`)
     matters: list["Answer"] = field(default_factory=list)
+    # how the question's own words were read in the list's words, where the first card uses them:
+    # [{"said": "新农合", "list": "基本医疗保险"}] (an everyday name from data/lexicon.tsv, or a typo by its pinyin)
+    readings: list[dict] = field(default_factory=list)
 
     @property
     def answered(self) -> bool:
         return self.tier == "answer"
+
+    @property
+    def read_as(self) -> str:
+        """The readings as one template line (按清单用语理解：新农合 → 基本医疗保险。), or "" when there are none."""
+        if not self.readings:
+            return ""
+        pairs = (", " if self.lang == "en" else "、").join(f"{r['said']} → {r['list']}" for r in self.readings)
+        return labels_for(self.lang)["read_as"].format(pairs=pairs)
 
     @property
     def related(self) -> bool:
@@ -96,6 +107,7 @@ class Answer:
             "filters": self.filters,
             "outside_filter": self.outside_filter,
             "department": self.department,
+            "readings": self.readings,
             "results": [
                 {
                     "id": c.id,
@@ -155,6 +167,17 @@ def card(hit: Hit, role: str, registry: Registry, lang: str) -> Card:
 ROLES = {"answer": "answer", "possibly": "possibly", "not_in_list": "reference"}
 
 
+def readings(query_readings: list[tuple[str, str]], duty: Duty) -> list[dict]:
+    """The question's words read as list words that `duty`'s own text uses (新农合 → 基本医疗保险), each said word
+    once: the reason a front desk can check why this duty came first."""
+    text = duty.title + "".join(s.text for s in duty.steps)
+    shown: dict[str, str] = {}
+    for said, word in query_readings:
+        if said not in shown and word in text and word != said:
+            shown[said] = word
+    return [{"said": said, "list": word} for said, word in shown.items()]
+
+
 def filters_text(filters, registry: Registry, lang: str) -> str:
     """The filters of a search in words (`配合履职事项 · 县水利局`), or "" when none is on."""
     if filters is None:
@@ -204,5 +227,6 @@ def compose(result: Result, registry: Registry, max_chars: int) -> Answer:
     matters = [compose(m.result, registry, max_chars) for m in result.matters]
     for matter, found in zip(matters, result.matters):
         matter.question = found.text
+    read = readings(result.query.readings, result.hits[0].duty) if cards and result.tier != "not_in_list" else []
     return Answer(result.query.question, lang, result.tier, message, " ".join(notices), cards, result.confidence,
-                  hint, filters, outside, matters=matters)
+                  hint, filters, outside, matters=matters, readings=read)

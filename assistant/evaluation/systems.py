@@ -29,6 +29,7 @@ ABLATIONS: dict[str, dict] = {
     "− everyday-language lexicon": {"lexicon": False},
     "− lexicon rewrite (the question also embedded in the list's words: 新农合 → 基本医疗保险)": {"lexicon_rewrite": False},
     "− pinyin typo matching": {"pinyin": False},
+    "− typo rewrite (the question also embedded with its typos corrected: 宅鸡地 → 宅基地)": {"typo_rewrite": False},
     "+ expansions in the embedded question": {"dense_expansion": True},
     "− BM25 (weight 0)": {"bm25_weight": 0.0},
     "BM25 weight 0.2": {"bm25_weight": 0.2},

@@ -331,6 +331,8 @@ def answer_html(answer: Answer, registry: Registry | None = None, today: dt.date
     badge = f'<span class="da-tier da-tier-{tier}">{escape(lab["tier_" + answer.tier])}</span>'
     parts.append(f'<div class="da-message da-message-{tier}{"" if answer.answered else " da-not-found"}">'
                  f'{badge} {escape(answer.message)}</div>')
+    if answer.read_as:
+        parts.append(f'<div class="da-read-as">{escape(answer.read_as)}</div>')
     if answer.hint:
         parts.append(f'<div class="da-hint">{escape(answer.hint)}</div>')
     body = body_html(answer.department, answer.lang) if answer.department else ""

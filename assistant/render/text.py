@@ -22,6 +22,8 @@ def render_text(answer: Answer, full: bool = False) -> str:
     if answer.matters:
         lines += matter_lines(answer) + ["", lab["whole_message"]]
     lines.append(f"[{lab['tier_' + answer.tier]}] {answer.message}")
+    if answer.read_as:
+        lines.append(answer.read_as)
     if answer.hint:
         lines.append(answer.hint)
     for number, c in enumerate(answer.cards):

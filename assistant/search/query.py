@@ -35,7 +35,10 @@ class Query:
     lang: str  # zh | en | mixed
     expansions: list[str] = field(default_factory=list)  # the list's words for everyday words in the question
     corrections: list[str] = field(default_factory=list)  # the list's words a typo or homophone stands for
-    rewrite: str = ""  # the question with its everyday terms replaced by the list's words ("" when none)
+    rewrite: str = ""  # the question with its everyday terms and typos replaced by the list's words ("" when none)
+    # (what the question says, the list's word it was read as): everyday names (新农合 → 基本医疗保险) and typos
+    # (宅鸡地 → 宅基地), for the answer to say how it read the question
+    readings: list[tuple[str, str]] = field(default_factory=list)
     departments: list[str] = field(default_factory=list)  # canonical names of bodies the question names
     sentences: list[str] = field(default_factory=list)  # of a long, message-style question
     list_intent: list[str] = field(default_factory=list)  # lists the question asks about (收回 → reclaimed)
@@ -117,16 +120,17 @@ def _occurrences(term: str, text: str, lower: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(pattern, lower)]
 
 
-def lexicon_matches(text: str, lexicon: list[LexiconEntry]) -> list[str]:
-    """Official terms for every everyday term found in `text` (Chinese by substring, English by word)."""
+def lexicon_pairs(text: str, lexicon: list[LexiconEntry]) -> list[tuple[str, str]]:
+    """(everyday term, official term) for every everyday term found in `text` (Chinese by substring, English by
+    word), in lexicon order."""
     lower = text.lower()
-    found: list[str] = []
-    for entry in lexicon:
-        if _occurrences(entry.everyday, text, lower):
-            for official in entry.official:
-                if official not in found:
-                    found.append(official)
-    return found
+    return [(entry.everyday, official) for entry in lexicon if _occurrences(entry.everyday, text, lower)
+            for official in entry.official]
+
+
+def lexicon_matches(text: str, lexicon: list[LexiconEntry]) -> list[str]:
+    """Official terms for every everyday term found in `text`, each once."""
+    return list(dict.fromkeys(official for _, official in lexicon_pairs(text, lexicon)))
 
 
 def rewritten(text: str, lexicon: list[LexiconEntry]) -> str:
@@ -142,6 +146,20 @@ def rewritten(text: str, lexicon: list[LexiconEntry]) -> str:
                 spans.append((start, end, entry.official[0]))
     for start, end, official in sorted(spans, reverse=True):
         text = text[:start] + official + text[end:]
+    return text
+
+
+def corrected(text: str, pairs: list[tuple[str, str]]) -> str:
+    """`text` with each misspelt chunk of `pairs` (PinyinMatcher.correction_pairs) replaced by the list's word:
+    宅鸡地审批找谁 → 宅基地审批找谁. Longest chunks first, never inside a replacement."""
+    spans: list[tuple[int, int, str]] = []
+    for chunk, word in sorted(pairs, key=lambda p: -len(p[0])):
+        for match in re.finditer(re.escape(chunk), text):
+            start, end = match.span()
+            if all(end <= s or start >= e for s, e, _ in spans):
+                spans.append((start, end, word))
+    for start, end, word in sorted(spans, reverse=True):
+        text = text[:start] + word + text[end:]
     return text
 
 
@@ -167,13 +185,17 @@ class PinyinMatcher:
         return " ".join(self._pinyin(word))
 
     def corrections(self, text: str, cuts: set[int] | None = None) -> list[str]:
-        """The list's words that misspelt chunks of `text` stand for.
+        """The list's words that misspelt chunks of `text` stand for (see `correction_pairs`)."""
+        return [word for _, word in self.correction_pairs(text, cuts)]
+
+    def correction_pairs(self, text: str, cuts: set[int] | None = None) -> list[tuple[str, str]]:
+        """(misspelt chunk of `text`, the list's word it stands for), each list word once.
 
         A chunk must start and end on word boundaries (`cuts`, character offsets; e.g. from jieba), must not
         itself be a known word, and must share a character with the word it is mapped to: a typo changes a
         character or two, it does not replace the whole word (事有 is not 石油).
         """
-        found: list[str] = []
+        found: list[tuple[str, str]] = []
         for match in re.finditer(r"[\u4e00-\u9fff]{2,}", text):
             run, offset = match.group(), match.start()
             for size in (4, 3, 2):
@@ -184,6 +206,7 @@ class PinyinMatcher:
                     if chunk in self.known:
                         continue
                     for word in self.by_sound.get(self.sound(chunk), []):
-                        if word != chunk and set(word) & set(chunk) and word not in found and word not in text:
-                            found.append(word)
+                        if (word != chunk and set(word) & set(chunk) and word not in text
+                                and all(word != w for _, w in found)):
+                            found.append((chunk, word))
         return found

@@ -24,7 +24,8 @@ from assistant.search import matters
 from assistant.search.lexical import LexicalScorer
 from assistant.errors import QuestionError
 from assistant.search.cues import LexiconEntry, QuestionCues
-from assistant.search.query import PinyinMatcher, Query, clean, language, lexicon_matches, rewritten, searchable, split_sentences
+from assistant.search.query import (PinyinMatcher, Query, clean, corrected, language, lexicon_pairs, rewritten,
+                                    searchable, split_sentences)
 
 
 @dataclass
@@ -79,12 +80,11 @@ class Result:
         return self.tier != "answer" and self.nearby and bool(self.hits)
 
 
-def _same_matter(a: Result, b: Result, top: int = 2) -> bool:
-    """Two neighbouring parts of a message are one matter when either's first duty is among the other's first."""
-    if not a.hits or not b.hits:
-        return False
-    first_a, first_b = a.hits[0].duty.id, b.hits[0].duty.id
-    return first_a in {h.duty.id for h in b.hits[:top]} or first_b in {h.duty.id for h in a.hits[:top]}
+def _same_matter(a: Result, b: Result) -> bool:
+    """Two parts of a message are one matter when their first duties are the same. (Either's first among the
+    other's first two joined look-alike matters, a broken pump and a broken ditch: on the dev messages, messages
+    split as labelled 0.67 → 0.75 and 0.55 → 0.65 with the stricter rule.)"""
+    return bool(a.hits and b.hits) and a.hits[0].duty.id == b.hits[0].duty.id
 
 
 @dataclass
@@ -193,12 +193,19 @@ class Retriever:
             raise QuestionError("The question has no words to search for (only punctuation or symbols). Type a few words about the matter.")
         query = Query(question=text, truncated=truncated, lang=language(text))
         if self.config.lexicon and self.lexicon:
-            query.expansions = lexicon_matches(text, self.lexicon)
+            pairs = lexicon_pairs(text, self.lexicon)
+            query.expansions = list(dict.fromkeys(official for _, official in pairs))
+            query.readings += pairs
             if query.expansions and self.config.lexicon_rewrite:
                 other = rewritten(text, self.lexicon)
                 query.rewrite = other if other != text else ""
         if self.config.pinyin and self.pinyin:
-            query.corrections = self.pinyin.corrections(text, word_boundaries(text))
+            pairs = self.pinyin.correction_pairs(text, word_boundaries(text))
+            query.corrections = [word for _, word in pairs]
+            query.readings += pairs
+            if pairs and self.config.typo_rewrite:
+                other = corrected(query.rewrite or text, pairs)
+                query.rewrite = other if other != text else ""
         query.list_intent = self.cues.lists(text)
         if not self.is_long(query):  # a long message mentions prices, weekends or a bank loan as context
             query.unlisted_fact = self.cues.unlisted_fact(text)
@@ -237,8 +244,9 @@ class Retriever:
     def _dense(self, query: Query, vector: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(duty scores, unit scores of the whole question, duty scores of each sentence of a long message).
         `vector`: the question's vector when already encoded (a message's matters are encoded in one batch).
-        A question with everyday terms the lexicon knows whose best duty scores below `rewrite_below` is
-        encoded a second time in the list's words, and each unit keeps its better score."""
+        A question with everyday terms the lexicon knows or typos pinyin matching found, whose best duty scores
+        below `rewrite_below`, is encoded a second time in the list's words (`Query.rewrite`), and each unit keeps
+        its better score."""
         if vector is not None:
             vectors = vector[None, :]
             query.sentences = []
@@ -247,8 +255,8 @@ class Retriever:
             vectors = self.encoder.queries(texts)
         unit_scores, duty_scores = self._scores(vectors)
         if query.rewrite and vector is None and float(duty_scores[0].max()) < self.config.rewrite_below:
-            # the model may not know a popular or outdated name: each unit keeps the better of the question's
-            # score and the score of the question in the list's words
+            # the model may not know a popular or outdated name, or read a typo: each unit keeps the better of
+            # the question's score and the score of the question in the list's words
             other_units, other_duties = self._scores(self.encoder.queries([query.rewrite]))
             unit_scores[0] = np.maximum(unit_scores[0], other_units[0])
             duty_scores[0] = np.maximum(duty_scores[0], other_duties[0])

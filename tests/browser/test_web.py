@@ -144,6 +144,8 @@ def test_browser_ask_stray_dogs(page):
     text = card.inner_text()
     assert "文明养犬管理工作" in text and "县公安局" in text
     assert "牵头，本镇配合" in card.locator(".da-resp").inner_text()
+    # the everyday word and the list's word it was read as, above the card
+    assert answer.locator(".da-read-as").inner_text() == "按清单用语理解：流浪狗 → 流浪犬。"
     assert answer.locator("details.da-full-entry").count() >= 1
     # the copy button copies the citizen slip; a second one copies the full entry for staff (issue 18: was one)
     assert answer.locator("button.da-copy-slip").count() == 1 and answer.locator("button.da-copy-full").count() == 1

@@ -94,3 +94,11 @@ def test_sentence_picks_bring_a_messages_other_matters_into_the_first_five():
     two[2, 9] = 0.7
     assert with_sentence_picks(order, two, allowed, 2, 0.5)[:5] == [0, 1, 2, 9, 7]
     assert with_sentence_picks([5], two, allowed, 2, 0.5) == [5, 0, 9]  # the first duty stays first; best picks next
+
+
+def test_a_popular_name_is_shown_with_the_lists_word(assistant):
+    """新农合 is the old name of what the list calls 基本医疗保险: the answer says how it read the question."""
+    answer = assistant.ask("新农合今年在哪交")
+    assert answer.cards[0].id == "basic-65"
+    assert {"said": "新农合", "list": "基本医疗保险"} in answer.readings
+    assert answer.to_json()["readings"] == answer.readings

@@ -41,7 +41,7 @@ class BagOfCharacters:
 
 
 def tiny_retriever(duties, registry, ids, similar=None, config=None, calibration=None, cues=None,
-                   lexicon=()) -> Retriever:
+                   lexicon=(), vocabulary=frozenset()) -> Retriever:
     """A Retriever over the duties `ids` (real duty text), with the fake model and an exact FAISS index."""
     import faiss
 
@@ -54,7 +54,7 @@ def tiny_retriever(duties, registry, ids, similar=None, config=None, calibration
     documents = ["\n".join([d.category, d.title, *(s.text for s in d.steps), *(similar or {}).get(d.id, [])])
                  for d in chosen]
     return Retriever(chosen, registry, units, index, encoder, config or RetrievalConfig(pinyin=False),
-                     lexicon=lexicon, lexical_documents=documents,
+                     lexicon=lexicon, vocabulary=set(vocabulary), lexical_documents=documents,
                      cues=cues if cues is not None else load_question_cues(), calibration=calibration,
                      model_id="bag-of-characters")
 

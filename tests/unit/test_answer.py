@@ -103,3 +103,22 @@ def test_text_rendering_marks_matched_steps(by_id, registry):
     assert "【配合履职事项 第19项 · 文明养犬管理工作】" in text
     assert "★ 1. [奇台县公安局]" in text
     assert "- 基本履职事项 第43项" in text
+
+
+def test_the_answer_says_which_list_words_it_read_the_question_as(by_id, registry):
+    result = _result(by_id, ["basic-65"], question="新农合在哪交")
+    # 新农合 is read as 基本医疗保险 (basic-65 uses it); 宅鸡地 → 宅基地 is not in basic-65, so not shown
+    result.query.readings = [("新农合", "基本医疗保险"), ("新农合", "城乡居民医疗保险"), ("宅鸡地", "宅基地")]
+    answer = compose(result, registry, 1000)
+    assert answer.readings == [{"said": "新农合", "list": "基本医疗保险"}]
+    assert answer.read_as == "按清单用语理解：新农合 → 基本医疗保险。"
+    assert answer.to_json()["readings"] == answer.readings
+    assert "按清单用语理解：新农合 → 基本医疗保险。" in render_text(answer)
+    # nothing read, or nothing the first duty uses: no line
+    result.query.readings = []
+    assert compose(result, registry, 1000).read_as == "" and "按清单用语" not in render_text(compose(result, registry, 1000))
+    # a question the list does not cover says nothing about how it was read
+    result.tier, result.query.readings = "not_in_list", [("新农合", "基本医疗保险")]
+    assert compose(result, registry, 1000).readings == []
+    result.tier, result.query.lang = "answer", "en"
+    assert compose(result, registry, 1000).read_as == "Read in the list's words: 新农合 → 基本医疗保险."
