@@ -182,6 +182,12 @@ class Retriever:
         other.config = config
         return other
 
+    def with_cues(self, cues: QuestionCues) -> "Retriever":
+        """The same loaded parts with other question cues (calibration fits without the cues written from dev)."""
+        other = copy.copy(self)
+        other.cues = cues
+        return other
+
     # -- the question ---------------------------------------------------------------------------------
 
     def analyse(self, question: str) -> Query:
