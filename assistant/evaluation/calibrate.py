@@ -153,7 +153,9 @@ def figures(p_right: np.ndarray, p_scope: np.ndarray, right: np.ndarray, scope: 
 def calibrate(assistant, paths: list[Path], max_wrong: float = 0.01, max_lost: float = 0.02,
               progress: bool = True) -> Calibration:
     known = {d.id for d in assistant.data.duties}
-    per_file = {str(path): load_questions(path, known) for path in paths}
+    settings = getattr(getattr(assistant, "assistant", assistant), "settings", None)  # the route wraps an assistant
+    root = settings.root if settings is not None else None
+    per_file = {_shown(path, root): load_questions(path, known) for path in paths}
     questions = [q for qs in per_file.values() for q in qs]
     samples = collect(assistant, questions, progress)
     x = np.stack([s.x for s in samples])
@@ -173,6 +175,15 @@ def calibrate(assistant, paths: list[Path], max_wrong: float = 0.01, max_lost: f
     }
     return Calibration(assistant.model_id, FEATURE_NAMES, duty_model, scope_model, round(answer_threshold, 4),
                        round(scope_threshold, 4), fitted_on)
+
+
+def _shown(path: Path, root: Path | None) -> str:
+    """A question file's path as recorded in the calibration: relative to the project when inside it (the file is
+    committed, and a clone lives elsewhere)."""
+    try:
+        return str(path.resolve().relative_to(root.resolve())) if root else str(path)
+    except ValueError:
+        return str(path)
 
 
 def add_arguments(p) -> None:

@@ -66,6 +66,9 @@ class Features:
     question_agrees: float  # among the similar questions alone, the first duty's matched best
     close_duties: float  # other duties within 0.03 of the first duty's fused score (ambiguity)
     english: float  # the question is in English
+    # share of the question's Chinese content words that neither the list nor its similar questions use (typos
+    # and popular names already read as list words not counted): 个人所得税, 商标, 居住证 are words of other offices
+    unknown_words: float
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.float64)

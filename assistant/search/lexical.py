@@ -32,6 +32,15 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+_HAN_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def content_words(text: str) -> list[str]:
+    """The Chinese words of `text` that can carry a topic: jieba's words of two or more characters, without
+    stopwords."""
+    return [w for w in segmenter().cut(text) if _HAN_WORD.fullmatch(w) and w not in STOPWORDS]
+
+
 class LexicalScorer:
     """BM25 over one document per duty.
 
@@ -42,9 +51,18 @@ class LexicalScorer:
     def __init__(self, documents: list[str]):
         import bm25s
 
+        tokenized = [tokenize(d) or ["_"] for d in documents]
         self.retriever = bm25s.BM25()
-        self.retriever.index([tokenize(d) or ["_"] for d in documents], show_progress=False)
+        self.retriever.index(tokenized, show_progress=False)
         self.size = len(documents)
+        self.vocabulary = frozenset(t for tokens in tokenized for t in tokens)  # every word the documents use
+
+    def unknown_share(self, text: str, read: set[str] = frozenset()) -> float:
+        """Share of the content words of `text` that no document uses (0 when it has none). A word inside one of
+        `read` (chunks already read as the list's words: typos, popular names) counts as known."""
+        words = content_words(text)
+        unknown = [w for w in words if w not in self.vocabulary and not any(w in c or c in w for c in read)]
+        return len(unknown) / len(words) if words else 0.0
 
     def scores(self, text: str) -> np.ndarray:
         """BM25 score of every document for a query (zeros when no token is known)."""

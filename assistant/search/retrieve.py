@@ -448,6 +448,8 @@ class Retriever:
             question_agrees=float(int(np.argmax(question_best)) == first),
             close_duties=float(np.sum(fused >= fused[first] - 0.03) - 1),
             english=float(query.lang == "en"),
+            unknown_words=(self.lexical.unknown_share(query.question, {said for said, _ in query.readings})
+                           if self.lexical is not None and self.config.unknown_words else 0.0),
         )
 
     def _confidence(self, unit_scores: np.ndarray, allowed_units: np.ndarray, cue: bool) -> float:

@@ -150,3 +150,16 @@ def test_calibration_fits_without_the_cues_written_from_dev_questions():
     assert len(fitting.unlisted_matters) == len(cues.unlisted_matters) - sum(cues.from_dev)
     assert cues.unlisted_matter("二手车过户去哪办")[0] and not fitting.unlisted_matter("二手车过户去哪办")[0]
     assert fitting.unlisted_matter("离婚去哪办")[0] == "离婚"  # the cues written from the list's structure stay
+
+
+def test_unknown_words_are_the_words_no_duty_or_similar_question_uses():
+    """A confidence feature: 个人所得税 is a word of another office; a typo already read as a list word
+    (宅鸡 of 宅鸡地) is not counted as unknown; a question without Chinese content words scores 0."""
+    from assistant.search.lexical import LexicalScorer
+
+    scorer = LexicalScorer(["负责本镇农村村民宅基地审批、农房建设管理", "文明养犬管理工作，收容流浪犬"])
+    assert scorer.unknown_share("宅基地审批找谁") == 0.0
+    assert scorer.unknown_share("个人所得税怎么退") == 1.0
+    assert scorer.unknown_share("宅鸡地审批找谁") == 0.5
+    assert scorer.unknown_share("宅鸡地审批找谁", read={"宅鸡地"}) == 0.0
+    assert scorer.unknown_share("？？") == 0.0
