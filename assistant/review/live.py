@@ -62,8 +62,6 @@ class LiveData:
     def _lexical(self, data) -> LexicalScorer:
         """BM25 over the same documents as `api.lexical_documents` (the tokens of a document are its parts'
         tokens: jieba never joins words across the line breaks between parts)."""
-        import bm25s
-
         with_questions = self.assistant.config.question_units
         docs = []
         for duty in data.duties:
@@ -71,11 +69,7 @@ class LiveData:
             if with_questions:
                 parts += data.similar.get(duty.id, [])
             docs.append([t for p in parts for t in self._tokens_of(p)] or ["_"])
-        scorer = LexicalScorer.__new__(LexicalScorer)
-        scorer.retriever = bm25s.BM25()
-        scorer.retriever.index(docs, show_progress=False)
-        scorer.size = len(docs)
-        return scorer
+        return LexicalScorer.from_tokens(docs)
 
     def candidate(self, data):
         """A Retriever (and its units and FAISS index) for `data`, sharing everything that did not change.

@@ -49,12 +49,21 @@ class LexicalScorer:
     """
 
     def __init__(self, documents: list[str]):
+        self._index([tokenize(d) or ["_"] for d in documents])
+
+    @classmethod
+    def from_tokens(cls, tokenized: list[list[str]]) -> "LexicalScorer":
+        """A scorer over documents already cut into tokens (the Review desk reuses each part's tokens)."""
+        scorer = cls.__new__(cls)
+        scorer._index(tokenized)
+        return scorer
+
+    def _index(self, tokenized: list[list[str]]) -> None:
         import bm25s
 
-        tokenized = [tokenize(d) or ["_"] for d in documents]
         self.retriever = bm25s.BM25()
         self.retriever.index(tokenized, show_progress=False)
-        self.size = len(documents)
+        self.size = len(tokenized)
         self.vocabulary = frozenset(t for tokens in tokenized for t in tokens)  # every word the documents use
 
     def unknown_share(self, text: str, read: set[str] = frozenset()) -> float:

@@ -51,6 +51,8 @@ def test_attach_changes_the_answer_and_keeps_the_index_truthful(copy):
     result = desk.apply(change, "tester", impact=impact, confirmed=True)
     after = opened.ask(question)
     assert after.cards[0].id == "basic-84" and before.cards[0].id != "basic-84"
+    # the rebuilt BM25 knows the words of the list and the new similar question (the unknown-words feature)
+    assert {"围栏", "宅基地"} <= opened.retriever.lexical.vocabulary
     print(f"\napply → live {result['live_s']:.2f} s, dev check {impact.seconds:.1f} s")
     manifest = read_manifest(opened.index_folder)
     assert manifest.inputs == index_inputs(opened.config, opened.settings)
