@@ -133,34 +133,34 @@ def lexicon_matches(text: str, lexicon: list[LexiconEntry]) -> list[str]:
     return list(dict.fromkeys(official for _, official in lexicon_pairs(text, lexicon)))
 
 
+def _substituted(text: str, found) -> str:
+    """`text` with each (start, end, replacement) of `found` applied, in the order given, skipping any that
+    overlaps one already taken (callers give the longest first)."""
+    spans: list[tuple[int, int, str]] = []
+    for start, end, replacement in found:
+        if all(end <= s or start >= e for s, e, _ in spans):
+            spans.append((start, end, replacement))
+    for start, end, replacement in sorted(spans, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
 def rewritten(text: str, lexicon: list[LexiconEntry]) -> str:
     """`text` with each everyday term the lexicon knows replaced by the list's word for it (its first official
     term): 新农合在哪交 → 基本医疗保险在哪交. Longest terms first, never inside a replacement; English terms by
     word. The embedding model reads the list's word where it does not know a popular or outdated name.
     Returns `text` unchanged when no term is found."""
-    spans: list[tuple[int, int, str]] = []
     lower = text.lower()
-    for entry in sorted((e for e in lexicon if e.official), key=lambda e: -len(e.everyday)):
-        for start, end in _occurrences(entry.everyday, text, lower):
-            if all(end <= s or start >= e for s, e, _ in spans):
-                spans.append((start, end, entry.official[0]))
-    for start, end, official in sorted(spans, reverse=True):
-        text = text[:start] + official + text[end:]
-    return text
+    entries = sorted((e for e in lexicon if e.official), key=lambda e: -len(e.everyday))
+    return _substituted(text, ((start, end, entry.official[0]) for entry in entries
+                               for start, end in _occurrences(entry.everyday, text, lower)))
 
 
 def corrected(text: str, pairs: list[tuple[str, str]]) -> str:
     """`text` with each misspelt chunk of `pairs` (PinyinMatcher.correction_pairs) replaced by the list's word:
     宅鸡地审批找谁 → 宅基地审批找谁. Longest chunks first, never inside a replacement."""
-    spans: list[tuple[int, int, str]] = []
-    for chunk, word in sorted(pairs, key=lambda p: -len(p[0])):
-        for match in re.finditer(re.escape(chunk), text):
-            start, end = match.span()
-            if all(end <= s or start >= e for s, e, _ in spans):
-                spans.append((start, end, word))
-    for start, end, word in sorted(spans, reverse=True):
-        text = text[:start] + word + text[end:]
-    return text
+    return _substituted(text, ((m.start(), m.end(), word) for chunk, word in sorted(pairs, key=lambda p: -len(p[0]))
+                               for m in re.finditer(re.escape(chunk), text)))
 
 
 class PinyinMatcher:
