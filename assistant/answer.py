@@ -172,10 +172,11 @@ def readings(query_readings: list[tuple[str, str]], duty: Duty) -> list[dict]:
     once: the reason a front desk can check why this duty came first."""
     text = duty.title + "".join(s.text for s in duty.steps)
     shown: dict[str, str] = {}
-    for said, word in query_readings:
-        if said not in shown and word in text and word != said:
+    for said, word in sorted(query_readings, key=lambda r: -len(r[0])):  # 临食救助 → 临时救助, not also 临食 → 临时
+        if word in text and word != said and not any(said in other for other in shown):
             shown[said] = word
-    return [{"said": said, "list": word} for said, word in shown.items()]
+    order = [said for said, _ in query_readings]
+    return [{"said": said, "list": shown[said]} for said in sorted(shown, key=order.index)]
 
 
 def filters_text(filters, registry: Registry, lang: str) -> str:

@@ -114,6 +114,10 @@ def test_the_answer_says_which_list_words_it_read_the_question_as(by_id, registr
     assert answer.read_as == "按清单用语理解：新农合 → 基本医疗保险。"
     assert answer.to_json()["readings"] == answer.readings
     assert "按清单用语理解：新农合 → 基本医疗保险。" in render_text(answer)
+    # a chunk inside a longer one already read is not said twice
+    relief = _result(by_id, ["basic-30"], question="临食救助")
+    relief.query.readings = [("临食", "临时"), ("临食救助", "临时救助")]
+    assert compose(relief, registry, 1000).readings == [{"said": "临食救助", "list": "临时救助"}]
     # nothing read, or nothing the first duty uses: no line
     result.query.readings = []
     assert compose(result, registry, 1000).read_as == "" and "按清单用语" not in render_text(compose(result, registry, 1000))
