@@ -54,7 +54,7 @@ def collect(assistant, questions: list[Question], progress: bool = True) -> list
     from assistant.errors import QuestionError
 
     plain = assistant.with_config(calibrated=False)
-    inner = getattr(plain, "assistant", plain)  # the route wraps an assistant
+    inner = _unwrapped(plain)
     inner.retriever = inner.retriever.with_cues(inner.retriever.cues.for_calibration())
     samples = []
     iterator = questions
@@ -153,7 +153,7 @@ def figures(p_right: np.ndarray, p_scope: np.ndarray, right: np.ndarray, scope: 
 def calibrate(assistant, paths: list[Path], max_wrong: float = 0.01, max_lost: float = 0.02,
               progress: bool = True) -> Calibration:
     known = {d.id for d in assistant.data.duties}
-    settings = getattr(getattr(assistant, "assistant", assistant), "settings", None)  # the route wraps an assistant
+    settings = getattr(_unwrapped(assistant), "settings", None)
     root = settings.root if settings is not None else None
     per_file = {_shown(path, root): load_questions(path, known) for path in paths}
     questions = [q for qs in per_file.values() for q in qs]
@@ -175,6 +175,11 @@ def calibrate(assistant, paths: list[Path], max_wrong: float = 0.01, max_lost: f
     }
     return Calibration(assistant.model_id, FEATURE_NAMES, duty_model, scope_model, round(answer_threshold, 4),
                        round(scope_threshold, 4), fitted_on)
+
+
+def _unwrapped(assistant):
+    """The Assistant itself: the route (calibrate --route) wraps one."""
+    return getattr(assistant, "assistant", assistant)
 
 
 def _shown(path: Path, root: Path | None) -> str:

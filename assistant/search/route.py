@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 ROUTED = ("ug", "kk", "kk-Arab")  # languages (assistant.search.scripts) the route answers
 
 # The route's question-time settings, chosen on eval/questions/minority-dev.jsonl (README, "Questions in Uyghur
-# and Kazakh"). Pinyin typo matching has nothing to do in these scripts, nor the share of unknown Chinese words. A Uyghur or Kazakh sentence is about
-# three times as long in letters as its Chinese meaning, so "long message" starts later (as for English).
+# and Kazakh"). Pinyin typo matching has nothing to do in these scripts, nor the share of unknown Chinese words.
+# A Uyghur or Kazakh sentence is about three times as long in letters as its Chinese meaning, so "long message"
+# starts later (as for English).
 ROUTE_SETTINGS = dict(pinyin=False, long_chars=120, unknown_words=False)
 
 
