@@ -86,6 +86,26 @@ def group(duty_scores: np.ndarray, background: float, top: int = 3) -> list[list
     return groups
 
 
+def message_vector(vectors: np.ndarray, lengths: list[int]) -> np.ndarray:
+    """The message as one vector: the mean of its sentences' vectors weighted by their length, unit norm. Encoding
+    the whole message once more cost a third of a message's time (eval/message-latency.md); on the dev messages the
+    mean ranks as well (first duty right 0.944 → 0.944 and 0.95 → 1.00, capped recall@5 0.986 → 0.979 and
+    0.906 → 0.920)."""
+    weights = np.asarray(lengths, dtype=np.float32)[:, None]
+    mean = (vectors * weights).sum(axis=0)
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+
+def fused(orders: list[list[int]], weights: list[float], k: float = 10.0) -> list[int]:
+    """Reciprocal rank fusion (Cormack et al. 2009): every ranking adds weight / (k + rank) to each duty it holds;
+    duties by the sum, best first. Used to fill a message's first five from its own ranking and its matters'."""
+    total: dict[int, float] = {}
+    for order, weight in zip(orders, weights):
+        for rank, duty in enumerate(order, start=1):
+            total[duty] = total.get(duty, 0.0) + weight / (k + rank)
+    return sorted(total, key=lambda d: -total[d])
+
+
 def with_picks(order: list[int], picks: list[int], screen: int = 5) -> list[int]:
     """`order` with each duty of `picks` in the first `screen`: the first duty never changes, the picks (in pick
     order, as many as fit) take the places, the rest of the first `screen` is filled in `order`, and the first

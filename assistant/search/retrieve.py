@@ -292,23 +292,23 @@ class Retriever:
         return self._rank(query, k, filters)
 
     def _route(self, query: Query, k: int, filters: Filters | None) -> Result:
-        """A long message: split it into matters (matters.py), rank each like a question, and give each matter's
-        first duty a place in the message's first five. The message and its sentences are encoded once each; a
-        matter's vector is the mean of its sentences'."""
+        """A long message: split it into matters (matters.py), rank each like a question, and fill the message's
+        first five from its matters' rankings (see `_rank`). Only the sentences are encoded, in one batch; a
+        matter's vector is the mean of its sentences', the message's their length-weighted mean."""
         parts = matters.sentences(query.question, query.lang)
         if len(parts) < 2:
             return self._rank(query, k, filters)
-        # the message apart from its sentences: one batch pads every text to its longest, and the message is
-        # several times longer than a sentence
-        vectors = np.concatenate([self.encoder.queries([query.question]), self.encoder.queries(parts)])
-        _, sentence_duties = self._scores(vectors[1:])
+        # the sentences in one batch; the message is their length-weighted mean, not encoded once more
+        vectors = self.encoder.queries(parts)
+        message = matters.message_vector(vectors, [len(p) for p in parts])
+        _, sentence_duties = self._scores(vectors)
         groups = matters.group(sentence_duties, self.config.matter_background, self.config.matter_overlap)
-        found = self._matters(parts, vectors[1:], groups, k, filters)
+        found = self._matters(parts, vectors, groups, k, filters)
         if len(found) < 2:
-            return self._rank(query, k, filters, vector=vectors[0])
-        picks = [self.position[m.result.hits[0].duty.id] for m in found
-                 if m.result.hits and m.result.tier != "not_in_list"]
-        overall = self._rank(query, k, filters, vector=vectors[0], picks=picks)
+            return self._rank(query, k, filters, vector=message)
+        orders = [[self.position[h.duty.id] for h in m.result.hits] for m in found
+                  if m.result.hits and m.result.tier != "not_in_list"]
+        overall = self._rank(query, k, filters, vector=message, matter_orders=orders)
         overall.matters = found
         return overall
 
@@ -341,8 +341,10 @@ class Retriever:
         return found
 
     def _rank(self, query: Query, k: int, filters: Filters | None, vector: np.ndarray | None = None,
-              picks: list[int] = ()) -> Result:
-        """Rank duties for an analysed question (the body of `search`); `picks` get a place in the first five."""
+              matter_orders: list[list[int]] = ()) -> Result:
+        """Rank duties for an analysed question (the body of `search`). A message's `matter_orders` (each matter's
+        ranking) fill its first five: every matter's first duty, then the rank fusion of the message's ranking and
+        theirs (matters.fused); the message's first duty stays first."""
         n_duties = len(self.duties)
         if self.config.dense_weight > 0:
             dense, unit_scores, sentence_scores = self._dense(query, vector)
@@ -372,7 +374,10 @@ class Retriever:
         order = [int(i) for i in np.argsort(-kept, kind="stable") if np.isfinite(kept[i])]
         order = with_sentence_picks(order, sentence_scores, allowed, self.config.sentence_slots,
                                     self.config.sentence_pick_min)
-        if picks:
+        if matter_orders:
+            fusion = matters.fused([order[:self.config.message_depth]] + list(matter_orders),
+                                   [self.config.message_weight] + [1.0] * len(matter_orders), self.config.fusion_k)
+            picks = [o[0] for o in matter_orders] + fusion
             order = matters.with_picks(order, [p for p in picks if allowed[p]])
         # everything below looks at the allowed duties only: a filter is part of the question
         allowed_units = allowed[self.unit_duty]

@@ -192,6 +192,24 @@ def test_each_matters_first_duty_gets_a_place_in_the_first_five():
     assert with_picks([1, 2, 3, 4, 5, 6], [6, 7, 8, 9, 10])[:5] == [1, 6, 7, 8, 9]
 
 
+def test_rank_fusion_weighs_each_ranking_by_rank():
+    from assistant.search.matters import fused
+
+    # a duty two rankings hold beats one that only one ranking puts first
+    assert fused([[1, 2, 3], [4, 2]], [1.0, 1.0], k=10)[0] == 2
+    # the weighted ranking wins a tie of places
+    assert fused([[1, 2], [3, 4]], [2.0, 1.0])[:2] == [1, 2]
+    assert fused([], []) == []
+
+
+def test_a_message_vector_is_the_length_weighted_mean_of_its_sentences():
+    from assistant.search.matters import message_vector
+
+    vectors = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
+    v = message_vector(vectors, [30, 10])
+    assert np.isclose(np.linalg.norm(v), 1.0) and v[0] == pytest.approx(3 * v[1])
+
+
 def test_announcing_the_matters_is_not_a_matter():
     from assistant.search.matters import sentences
 
