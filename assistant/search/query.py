@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from assistant.search.cues import LexiconEntry
 
@@ -163,6 +164,15 @@ def corrected(text: str, pairs: list[tuple[str, str]]) -> str:
                                for m in re.finditer(re.escape(chunk), text)))
 
 
+@lru_cache(maxsize=1 << 16)
+def _sound(word: str) -> str:
+    """A word's pinyin, remembered: a question tries every 2–4 character chunk, a message's matters the same
+    chunks again (pinyin was a fifth of a message's time apart from encoding)."""
+    from pypinyin import lazy_pinyin
+
+    return " ".join(lazy_pinyin(word))
+
+
 class PinyinMatcher:
     """Maps a misspelt or homophone word (低宝, 宅鸡地, 婚因) to the list's word with the same pinyin.
 
@@ -172,17 +182,15 @@ class PinyinMatcher:
     """
 
     def __init__(self, vocabulary: set[str], known: set[str] | None = None):
-        from pypinyin import lazy_pinyin
-
-        self._pinyin = lazy_pinyin
         self.known = set(vocabulary) | (known or set())
         self.by_sound: dict[str, list[str]] = {}
         for word in sorted(vocabulary):
             if 2 <= len(word) <= 4 and _HAN_WORD.fullmatch(word):
                 self.by_sound.setdefault(self.sound(word), []).append(word)
 
-    def sound(self, word: str) -> str:
-        return " ".join(self._pinyin(word))
+    @staticmethod
+    def sound(word: str) -> str:
+        return _sound(word)
 
     def corrections(self, text: str, cuts: set[int] | None = None) -> list[str]:
         """The list's words that misspelt chunks of `text` stand for (see `correction_pairs`)."""
