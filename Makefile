@@ -47,8 +47,7 @@ test: index browser
 	$(DA) parse --check
 	$(PY) -m pytest -q
 
-# dev sets are for tuning (dev.jsonl, dev_citizen.jsonl, dev_twins.jsonl, messages-dev.jsonl: `duty-assistant calibrate`
-# fits on them);
+# dev sets are for tuning (dev*.jsonl and messages-dev*.jsonl: `duty-assistant calibrate` fits on them);
 # test and holdout sets only report; citizen.jsonl is the held-out citizen-side block (issue 13); minority-*: Uyghur,
 # Kazakh and Russian questions (issue 17; `calibrate --route` fits on minority-dev)
 EVAL_SETS := dev.jsonl dev_citizen.jsonl dev_twins.jsonl dev_counter.jsonl dev_walkin.jsonl messages-dev.jsonl messages-dev2.jsonl \
