@@ -222,6 +222,9 @@ def compose(result: Result, registry: Registry, max_chars: int) -> Answer:
             if query.unlisted_matter:
                 sentences.append(lab["unlisted_matter"].format(matter=query.unlisted_matter))
                 hint = lab["hint"].format(hint=query.hint_en if lang == "en" else query.hint)
+            elif query.outside_office:
+                hint = lab["hint"].format(hint=lab["outside_hint"].format(matter=query.outside_matter,
+                                                                          office=query.outside_office))
             if query.unlisted_fact:
                 sentences.append(lab["unlisted_fact"])
             message = "".join(sentences) if lang != "en" else " ".join(sentences)

@@ -17,7 +17,7 @@ import logging
 import json
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from assistant import models
@@ -27,14 +27,14 @@ from assistant.answer import Answer, compose
 from assistant.search.config import RetrievalConfig
 from assistant.data import bodies
 from assistant.data.departments import Registry
-from assistant.domain import Duty, ListKind
+from assistant.domain import Duty, ListKind, OutsideQuestion
 from assistant.search.encode import Encoder
 from assistant.search.index import LoadedIndex, Manifest, index_dir, load_index, recover_swap, write_index
 from assistant.search.query import OTHER_SCRIPT_NOTICE, other_script
 from assistant.search.segment import segmenter
 from assistant.search.confidence import Calibration
 from assistant.search.retrieve import Filters, Result, Retriever
-from assistant.data.store import input_hashes, load_duties, load_registry, load_similar_questions
+from assistant.data.store import input_hashes, load_duties, load_outside_questions, load_registry, load_similar_questions
 from assistant.search.cues import load_lexicon, load_question_cues
 from assistant.data.units import all_units
 
@@ -54,6 +54,7 @@ class Data:
     lexicon: list
     cues: object
     calibration: Calibration | None = None
+    outside: list[OutsideQuestion] = field(default_factory=list)  # questions about matters the list does not hold
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> "Data":
@@ -66,6 +67,7 @@ class Data:
             lexicon=load_lexicon(s.lexicon),
             cues=load_question_cues(s.question_cues),
             calibration=Calibration.load(s.calibration),
+            outside=load_outside_questions(s.outside_questions),
         )
 
 
@@ -77,6 +79,7 @@ def index_inputs(config: RetrievalConfig, settings: Settings | None = None) -> d
     files["departments.jsonl"] = s.departments
     if config.question_units:
         files["similar_questions.jsonl"] = s.similar_questions
+    files["outside_questions.jsonl"] = s.outside_questions  # counted only where the file exists
     hashes = input_hashes(files)
     hashes["unit_settings"] = unit_settings_hash(config)
     return hashes
@@ -154,10 +157,11 @@ def ensure_index(
     encoder = Encoder(model, ref.weights_sha256, config.dim, memo=0)
     units = make_units(data, config)
     vectors = encode_units(encoder, units, progress, use_cache)
+    outside = encoder.as_queries([q.question for q in data.outside], progress, use_cache) if data.outside else None
     write_index(
         folder, units, vectors, model=ref.id, weights=ref.weights_sha256, inputs=inputs,
         index_type=config.index_type, build_seconds=time.perf_counter() - start,
-        hnsw=(config.hnsw_ef_construction, config.hnsw_ef_search),
+        hnsw=(config.hnsw_ef_construction, config.hnsw_ef_search), outside=outside,
     )
     return load_index(folder, model=ref.id, weights=ref.weights_sha256, inputs=inputs), True
 
@@ -201,6 +205,8 @@ def _retriever(data: Data, loaded: LoadedIndex, encoder: Encoder, config: Retrie
         cues=data.cues,
         calibration=data.calibration,
         model_id=model_id,
+        outside=loaded.outside,
+        outside_questions=data.outside,
     )
 
 

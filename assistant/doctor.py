@@ -24,6 +24,7 @@ FIXES = {
     "duties": "run `duty-assistant parse`",
     "departments": "run `duty-assistant parse`",
     "similar questions": "fix the line by hand or restore it with `git checkout -- data/similar_questions.jsonl`",
+    "outside questions": "fix the line by hand or restore it with `git checkout -- data/outside_questions.jsonl`",
     "model": "run `duty-assistant model fetch --force`",
     "index": "run `duty-assistant index build --force`",
 }
@@ -42,7 +43,8 @@ def _run(name: str, fn: Callable[[], str]) -> Check:
 def checks(config, full: bool = False) -> list[Check]:
     from assistant.api import config_index_dir, index_inputs
     from assistant.search.index import load_index, read_manifest, recover_swap
-    from assistant.data.store import load_duties, load_registry, load_similar_questions, parse_source, render
+    from assistant.data.store import (load_duties, load_outside_questions, load_registry, load_similar_questions,
+                                      parse_source, render)
 
     results = []
 
@@ -58,6 +60,8 @@ def checks(config, full: bool = False) -> list[Check]:
     results.append(_run("duties", lambda: f"{len(load_duties())} duties load"))
     results.append(_run("departments", lambda: f"{len(load_registry().departments)} county bodies"))
     results.append(_run("similar questions", lambda: f"{sum(map(len, load_similar_questions(known_ids={d.id for d in load_duties()}).values()))} questions"))
+    results.append(_run("outside questions", lambda: f"{len(load_outside_questions())} questions about matters the "
+                                                     "list does not hold"))
 
     def model():
         ref = models.resolve(config.model)  # the load-time check: every file has its recorded sha256

@@ -152,6 +152,17 @@ class Unit:
     step: int | None = None  # Step.order within the duty
 
 
+@dataclass(frozen=True)
+class OutsideQuestion:
+    """A question about a matter no duty of the list holds (data/outside_questions.jsonl), and where people
+    usually take it. A question close to these is evidence that the list does not cover it."""
+
+    question: str
+    matter: str  # the matter, in a few words (离婚登记)
+    office: str  # where people usually go for it (县民政局婚姻登记处): general knowledge, not the list's
+    lang: str = "zh"
+
+
 @dataclass
 class Evidence:
     """A unit that matched, and how well."""

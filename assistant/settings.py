@@ -103,6 +103,11 @@ class Settings:
         return self.data / "similar_questions.jsonl"
 
     @property
+    def outside_questions(self) -> Path:
+        """Questions about matters the list does not hold (see OutsideQuestion); encoded into the index."""
+        return self.data / "outside_questions.jsonl"
+
+    @property
     def lexicon(self) -> Path:
         return self.data / "lexicon.tsv"
 

@@ -41,7 +41,8 @@ def _variant_top1(assistant, questions, config, vectors) -> float:
         folder = config_index_dir(config, assistant.model_id, Path(tmp))
         write_index(folder, loaded.units, vectors, model=assistant.model_id,
                     weights=loaded.manifest.model_weights_sha256, inputs=index_inputs(config, assistant.settings),
-                    index_type=config.index_type, hnsw=(config.hnsw_ef_construction, config.hnsw_ef_search))
+                    index_type=config.index_type, hnsw=(config.hnsw_ef_construction, config.hnsw_ef_search),
+                    outside=loaded.outside)
         variant = Assistant.open(assistant.settings, config=config, model=assistant.retriever.encoder.model,
                                  index_root=Path(tmp))
         variant.retriever.encoder.keep_queries_on_disk()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from assistant.settings import current
 from assistant.data.departments import Registry
-from assistant.domain import Duty
+from assistant.domain import Duty, OutsideQuestion
 from assistant.data.parse import department_names, parse_document, read_rows
 from assistant.data.atomic import write_atomic  # noqa: F401 — data files are written through store
 from assistant.errors import DataError, JsonLinesError
@@ -164,6 +164,23 @@ def load_similar_questions(path: Path = current().similar_questions, known_ids: 
         similar.setdefault(duty, []).append(question)
     return similar
 
+
+
+def load_outside_questions(path: Path = current().outside_questions) -> list[OutsideQuestion]:
+    """data/outside_questions.jsonl → the questions about matters the list does not hold (none without the file)."""
+    if not path.exists():
+        return []
+    fix = f"Fix or remove that line by hand, or restore the file with `git checkout -- data/{path.name}`."
+    found = []
+    try:
+        for number, row in iter_jsonl(path):
+            question, matter, office = (str(row.get(k) or "").strip() for k in ("question", "matter", "office"))
+            if not (question and matter and office):
+                raise DataError(f"{path}:{number}: needs a `question`, a `matter` and an `office`. {fix}")
+            found.append(OutsideQuestion(question, matter, office, str(row.get("lang") or "zh")))
+    except JsonLinesError as err:
+        raise DataError(f"{err.path}:{err.line}: the outside questions are damaged ({err.reason}). {fix}") from None
+    return found
 
 
 def input_hashes(files: dict[str, Path]) -> dict[str, str]:

@@ -125,9 +125,10 @@ class LiveData:
                 data.duties, data.registry, units, faiss_index, old.encoder, old.config, lexicon=data.lexicon,
                 vocabulary=vocabulary, known_words=known, lexical_documents=None, cues=data.cues,
                 calibration=data.calibration, model_id=assistant.model_id,
+                outside=old.outside, outside_questions=old.outside_questions,
             )
             retriever.lexical = self._lexical(data) if old.lexical is not None else None
-            loaded = LoadedIndex(assistant.index.manifest, faiss_index, units)
+            loaded = LoadedIndex(assistant.index.manifest, faiss_index, units, assistant.index.outside)
             return retriever, loaded, {"added": len(added_units), "removed": len(removed_rows)}
 
     def install(self, data, retriever, loaded, persist: bool = True) -> dict:
@@ -165,8 +166,9 @@ class LiveData:
                 folder, loaded.units, vectors, model=manifest.model, weights=manifest.model_weights_sha256,
                 inputs=inputs, index_type=manifest.index_type, build_seconds=manifest.build_seconds,
                 hnsw=(assistant.config.hnsw_ef_construction, assistant.config.hnsw_ef_search),
+                outside=loaded.outside,
             )
-            assistant.index = LoadedIndex(new_manifest, loaded.faiss, loaded.units)
+            assistant.index = LoadedIndex(new_manifest, loaded.faiss, loaded.units, loaded.outside)
             return True
 
     def apply_data(self, data, persist: bool = True) -> dict:

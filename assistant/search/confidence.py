@@ -69,6 +69,9 @@ class Features:
     # share of the question's Chinese content words that neither the list nor its similar questions use (typos
     # and popular names already read as list words not counted): 个人所得税, 商标, 居住证 are words of other offices
     unknown_words: float
+    # similarity to the closest question about a matter the list does not hold (data/outside_questions.jsonl;
+    # 0 without that file): 离婚去哪办 is close to 婚姻登记 questions there, whatever duty words it shares
+    outside: float = 0.0
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.float64)

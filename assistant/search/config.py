@@ -37,6 +37,10 @@ class RetrievalConfig:
     unknown_words: bool = True  # confidence feature: share of the question's words neither the list nor its
     # similar questions use (off for the Uyghur/Kazakh route: its questions are not Chinese, and its calibration,
     # fitted before the feature, carries it with weight 0)
+    outside_questions: bool = True  # confidence feature: similarity to the closest question about a matter the
+    # list does not hold (data/outside_questions.jsonl, encoded into the index)
+    outside_hint_min: float = 0.85  # a question "not in the list" this close to one of them is told where such
+    # matters usually go (the office written beside it: general knowledge, marked as not from the list)
     typo_rewrite: bool = True  # … and with the typos pinyin matching found corrected (宅鸡地 → 宅基地)
     rewrite_below: float = 0.75  # … only when the question's best duty scores below this (on the dev sets every
     # outcome the rewrite changed had a best duty under 0.73; above, it costs an encoding and changes nothing)

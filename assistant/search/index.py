@@ -1,7 +1,8 @@
 """Build, load and validate the vector index: a FAISS file, the unit table and a manifest.
 
-Layout (`index/<model>/`): `vectors.faiss`, `units.jsonl` (row i of the FAISS index is line i), and
-`manifest.json` (what the index was built from, so a stale or damaged index is caught when loading).
+Layout (`index/<model>/`): `vectors.faiss`, `units.jsonl` (row i of the FAISS index is line i), `outside.npy`
+(the vectors of data/outside_questions.jsonl, row i ↔ line i, when there are any) and `manifest.json` (what the
+index was built from, so a stale or damaged index is caught when loading).
 Written atomically: everything goes into a temporary folder `.<model>.XXXX` that replaces the old one only when
 complete (the old one is renamed `<model>.old` for the moment between the two renames). A build killed between
 them leaves `<model>.old` and no `<model>`: the next load puts it back (`recover_swap`); a build killed while
@@ -54,6 +55,8 @@ class Manifest:
     vectors_sha256: str
     units_sha256: str
     build_seconds: float
+    outside_count: int = 0  # questions about matters the list does not hold, encoded (`outside.npy`)
+    outside_sha256: str = ""
 
 
 def index_dir(model_id: str, root: Path = current().index) -> Path:
@@ -96,8 +99,10 @@ def make_faiss(vectors: np.ndarray, index_type: str = "flat", ef_construction: i
 def write_index(
     folder: Path, units: list[Unit], vectors: np.ndarray, *, model: str, weights: str, inputs: dict,
     index_type: str = "flat", build_seconds: float = 0.0, hnsw: tuple[int, int] = (80, 128),
+    outside: np.ndarray | None = None,
 ) -> Manifest:
-    """Write index files into a temporary folder, then swap it in for `folder`."""
+    """Write index files into a temporary folder, then swap it in for `folder`. `outside`: the vectors of the
+    questions about matters the list does not hold (data/outside_questions.jsonl, in file order), if any."""
     import faiss
 
     if len(units) != len(vectors):
@@ -113,6 +118,9 @@ def write_index(
         with open(tmp / "units.jsonl", "w", encoding="utf-8") as out:
             for unit in units:
                 out.write(json.dumps(asdict(unit), ensure_ascii=False) + "\n")
+        outside_count = 0 if outside is None else len(outside)
+        if outside_count:
+            np.save(tmp / "outside.npy", np.ascontiguousarray(outside, dtype=np.float32))
         manifest = Manifest(
             format=MANIFEST_VERSION,
             code_version=__version__,
@@ -126,6 +134,8 @@ def write_index(
             vectors_sha256=sha256_file(tmp / "vectors.faiss"),
             units_sha256=sha256_file(tmp / "units.jsonl"),
             build_seconds=round(build_seconds, 2),
+            outside_count=outside_count,
+            outside_sha256=sha256_file(tmp / "outside.npy") if outside_count else "",
         )
         (tmp / "manifest.json").write_text(json.dumps(asdict(manifest), indent=1, ensure_ascii=False), encoding="utf-8")
         (tmp / "README.md").write_text(
@@ -246,6 +256,7 @@ class LoadedIndex:
     manifest: Manifest
     faiss: object
     units: list[Unit]
+    outside: np.ndarray | None = None  # row i: the i-th outside question's vector (None: the index has none)
 
 
 def load_index(folder: Path, *, model: str, weights: str, inputs: dict) -> LoadedIndex:
@@ -277,4 +288,15 @@ def load_index(folder: Path, *, model: str, weights: str, inputs: dict) -> Loade
             f"index at {folder} is inconsistent ({index.ntotal} vectors, {len(units)} units, manifest says "
             f"{manifest.unit_count}); {FIX}"
         )
-    return LoadedIndex(manifest, index, units)
+    outside = None
+    if manifest.outside_count:
+        outside_file = folder / "outside.npy"
+        if not outside_file.exists():
+            raise IndexProblem(f"index file {outside_file} is missing; {FIX}")
+        if sha256_file(outside_file) != manifest.outside_sha256:
+            raise IndexProblem(f"index file {outside_file} is damaged (its sha256 does not match the manifest); {FIX}")
+        outside = np.load(outside_file)
+        if outside.shape != (manifest.outside_count, manifest.dimension):
+            raise IndexProblem(f"index file {outside_file} holds {outside.shape} vectors, the manifest says "
+                               f"{manifest.outside_count} of dimension {manifest.dimension}; {FIX}")
+    return LoadedIndex(manifest, index, units, outside)

@@ -17,7 +17,7 @@ import numpy as np
 
 from assistant.search.config import RetrievalConfig
 from assistant.data.departments import Registry
-from assistant.domain import Duty, Evidence, Hit, ListKind, Unit
+from assistant.domain import Duty, Evidence, Hit, ListKind, OutsideQuestion, Unit
 from assistant.search.confidence import Calibration, Features, rule_tier
 from assistant.search.encode import Encoder
 from assistant.search import matters
@@ -146,6 +146,8 @@ class Retriever:
         cues: hand-kept question cues (list intent, facts and matters no list holds).
         calibration: the fitted confidence models; used only when fitted for `model_id`.
         model_id: the embedding model's id.
+        outside: vectors of questions about matters the list does not hold (row i ↔ `outside_questions[i]`).
+        outside_questions: those questions, with where people usually take them.
     """
 
     def __init__(
@@ -153,6 +155,7 @@ class Retriever:
         config: RetrievalConfig, lexicon: list[LexiconEntry] = (), vocabulary: set[str] = frozenset(),
         known_words: set[str] = frozenset(), lexical_documents: list[str] | None = None,
         cues: QuestionCues | None = None, calibration: Calibration | None = None, model_id: str = "",
+        outside: np.ndarray | None = None, outside_questions: list[OutsideQuestion] = (),
     ):
         self.duties = duties
         self.by_id = {d.id: d for d in duties}
@@ -175,6 +178,8 @@ class Retriever:
         self.department_mask = {
             name: np.array([name in d.departments for d in duties]) for name in registry.departments
         }
+        self.outside = outside if outside is not None and len(outside) else None
+        self.outside_questions = list(outside_questions)
 
     def with_config(self, config: RetrievalConfig) -> "Retriever":
         """The same loaded parts with other question-time settings (weights, thresholds, cues on or off)."""
@@ -260,6 +265,14 @@ class Retriever:
             texts = [query.expanded if self.config.dense_expansion else query.question] + query.sentences
             vectors = self.encoder.queries(texts)
         unit_scores, duty_scores = self._scores(vectors)
+        if self.outside is not None and self.config.outside_questions:
+            # how close the question (as asked, not rewritten) comes to a matter the list does not hold
+            similar = self.outside @ vectors[0]
+            query.outside_row = int(np.argmax(similar))
+            query.outside = float(similar[query.outside_row])
+            if query.outside >= self.config.outside_hint_min and self.outside_questions:
+                nearest = self.outside_questions[query.outside_row]
+                query.outside_matter, query.outside_office = nearest.matter, nearest.office
         if query.rewrite and vector is None and float(duty_scores[0].max()) < self.config.rewrite_below:
             # the model may not know a popular or outdated name, or read a typo: each unit keeps the better of
             # the question's score and the score of the question in the list's words
@@ -455,6 +468,7 @@ class Retriever:
             english=float(query.lang == "en"),
             unknown_words=(self.lexical.unknown_share(query.question, {said for said, _ in query.readings})
                            if self.lexical is not None and self.config.unknown_words else 0.0),
+            outside=query.outside,
         )
 
     def _confidence(self, unit_scores: np.ndarray, allowed_units: np.ndarray, cue: bool) -> float:

@@ -257,6 +257,10 @@ DAMAGES = [
     Damage("similar question names no duty",
            lambda s: open(s.data / "similar_questions.jsonl", "a", encoding="utf-8").write('{"duty": "coop-999", "question": "x"}\n'),
            "similar questions", ("unknown duty", "coop-999"), "git checkout"),
+    Damage("outside question lacks its office",
+           lambda s: open(s.data / "outside_questions.jsonl", "a", encoding="utf-8").write('{"question": "x", "matter": "y"}\n'),
+           "outside questions", ("outside_questions.jsonl:", "needs a `question`, a `matter` and an `office`"),
+           "git checkout"),
 ]
 
 # What `ask` says when the doctor check is not the first to fail (the order it loads things in).
@@ -668,3 +672,18 @@ def test_a_manifest_that_is_not_utf8_names_the_file_and_the_fix(tmp_index):
         _load_copy(tmp_index)
     message = str(caught.value)
     assert str(file) in message and "not UTF-8" in message and "`duty-assistant index build --force`" in message
+
+
+@pytest.mark.model
+def test_damaged_or_missing_outside_questions_name_the_file_and_the_fix(tmp_index):
+    """The vectors of the questions about matters the list does not hold (outside.npy) are checked like the rest."""
+    from assistant.errors import IndexProblem
+
+    file = tmp_index.folder / "outside.npy"
+    assert file.exists()  # the shipped index carries data/outside_questions.jsonl
+    file.write_bytes(file.read_bytes()[:-64])
+    with pytest.raises(IndexProblem, match=r"outside\.npy is damaged .*index build --force"):
+        _load_copy(tmp_index)
+    file.unlink()
+    with pytest.raises(IndexProblem, match=r"outside\.npy is missing; run `duty-assistant index build --force`"):
+        _load_copy(tmp_index)

@@ -54,6 +54,19 @@ def test_an_amount_about_a_listed_topic_is_declined_but_points_to_the_duty(assis
     assert not office.answered and "不含电话" in office.message
 
 
+def test_a_matter_of_another_office_is_not_in_the_list_with_a_marked_hint(assistant):
+    """No cue names these: the closeness to data/outside_questions.jsonl makes them `not_in_list`, and the very
+    close one is told where such matters go, marked as not from the list."""
+    answer = assistant.ask("镇上到县城的班车几点走")
+    assert answer.tier == "not_in_list"
+    assert answer.hint.startswith("提示（非清单内容，仅供参考）") and "客运站" in answer.hint
+    result = assistant.search("想考个教师资格证，去哪报名")
+    assert result.tier == "not_in_list" and result.features.outside > 0.8
+    inside = assistant.search("村民要开婚姻状况证明")  # a listed matter stays far from them
+    assert inside.tier == "answer" and inside.features.outside < result.features.outside
+    assert assistant.ask("村民要开婚姻状况证明").hint == ""
+
+
 def test_filters(assistant):
     answer = assistant.ask("狗", list="basic", k=3)
     assert all(c.list == "basic" for c in answer.cards)

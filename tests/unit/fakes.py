@@ -41,8 +41,9 @@ class BagOfCharacters:
 
 
 def tiny_retriever(duties, registry, ids, similar=None, config=None, calibration=None, cues=None,
-                   lexicon=(), vocabulary=frozenset()) -> Retriever:
-    """A Retriever over the duties `ids` (real duty text), with the fake model and an exact FAISS index."""
+                   lexicon=(), vocabulary=frozenset(), outside=()) -> Retriever:
+    """A Retriever over the duties `ids` (real duty text), with the fake model and an exact FAISS index;
+    `outside`: questions about matters the list does not hold (OutsideQuestion)."""
     import faiss
 
     chosen = [d for d in duties if d.id in ids]
@@ -56,7 +57,9 @@ def tiny_retriever(duties, registry, ids, similar=None, config=None, calibration
     return Retriever(chosen, registry, units, index, encoder, config or RetrievalConfig(pinyin=False),
                      lexicon=lexicon, vocabulary=set(vocabulary), lexical_documents=documents,
                      cues=cues if cues is not None else load_question_cues(), calibration=calibration,
-                     model_id="bag-of-characters")
+                     model_id="bag-of-characters",
+                     outside=encoder._encode([q.question for q in outside], "", False) if outside else None,
+                     outside_questions=list(outside))
 
 
 __all__ = ["BagOfCharacters", "QuestionCues", "tiny_retriever"]

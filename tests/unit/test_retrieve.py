@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.domain import ListKind
+from assistant.domain import ListKind, OutsideQuestion
 from assistant.search.config import RetrievalConfig
 from assistant.search.confidence import FEATURE_NAMES, Calibration, LogisticModel
 from assistant.search.retrieve import Filters
@@ -133,6 +133,26 @@ def test_features_say_whether_the_signals_agree(retriever):
     assert features.dense_agrees == 1.0 and features.question_agrees == 1.0 and features.margin > 0
     assert features.own_question >= features.own_text  # a similar question is word for word the question
     assert retriever.search("离婚去哪办").features.unlisted_matter == 1.0
+
+
+OUTSIDE = [OutsideQuestion("快递到了去哪里取", "取快递", "快递驿站"), OutsideQuestion("身份证丢了怎么补办", "补办身份证", "派出所")]
+
+
+def test_a_question_close_to_a_matter_the_list_does_not_hold_says_so(duties, registry):
+    from assistant.answer import compose
+
+    config = RetrievalConfig(pinyin=False, outside_hint_min=0.6)
+    found = tiny_retriever(duties, registry, IDS, SIMILAR, config=config, outside=OUTSIDE,
+                           calibration=constant(0.05, 0.05))
+    near, far = found.search("快递到了在哪取"), found.search("谁管流浪狗")
+    assert near.features.outside > 0.6 > far.features.outside
+    assert (near.query.outside_matter, near.query.outside_office) == ("取快递", "快递驿站")
+    assert far.query.outside_office == ""
+    answer = compose(near, registry, 300)
+    assert answer.tier == "not_in_list" and "快递驿站" in answer.hint and "非清单内容" in answer.hint
+    off = found.with_config(RetrievalConfig(pinyin=False, outside_questions=False))
+    assert off.search("快递到了在哪取").features.outside == 0.0
+    assert tiny_retriever(duties, registry, IDS, SIMILAR, config=config).search("快递到了在哪取").features.outside == 0.0
 
 
 def test_a_filter_is_part_of_the_question(retriever):
@@ -277,3 +297,20 @@ def test_calibration_thresholds_come_from_out_of_fold_probabilities():
     duty, scope_model = fit_models(x, right, scope)
     assert abs(duty.weights[1]) > abs(duty.weights[0])  # the duty model reads the duty's feature
     assert abs(scope_model.weights[0]) > abs(scope_model.weights[1])
+
+
+def test_the_outside_questions_file_is_read_and_a_bad_line_named(tmp_path):
+    from assistant.data.store import load_outside_questions
+    from assistant.errors import DataError
+
+    assert load_outside_questions(tmp_path / "none.jsonl") == []  # a list without the file: no such feature
+    good = '{"question": "离婚去哪办", "matter": "离婚登记", "office": "县民政局婚姻登记处"}\n'
+    file = tmp_path / "outside_questions.jsonl"
+    file.write_text(good + "\n" + '{"question": "身份证丢了", "matter": "补办身份证"}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r"outside_questions\.jsonl:3: needs a `question`, a `matter` and an `office`"):
+        load_outside_questions(file)
+    file.write_text(good + "{not json\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"outside_questions\.jsonl:2: the outside questions are damaged \(not valid JSON"):
+        load_outside_questions(file)
+    file.write_text(good, encoding="utf-8")
+    assert load_outside_questions(file) == [OutsideQuestion("离婚去哪办", "离婚登记", "县民政局婚姻登记处")]
