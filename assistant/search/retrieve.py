@@ -444,6 +444,7 @@ class Retriever:
         np.maximum.at(content_best, self.unit_duty[~self.is_question], unit_scores[~self.is_question])
         question_best = np.full(len(self.duties), -1.0, dtype=np.float32)
         np.maximum.at(question_best, self.unit_duty[self.is_question], unit_scores[self.is_question])
+        close = float(np.sum(fused >= fused[first] - 0.03) - 1)
         return Features(
             topic=topic,
             top_dense=float(dense[first]),
@@ -464,11 +465,12 @@ class Retriever:
             long=float(self.is_long(query)),
             text_agrees=float(int(np.argmax(content_best)) == first),
             question_agrees=float(int(np.argmax(question_best)) == first),
-            close_duties=float(np.sum(fused >= fused[first] - 0.03) - 1),
+            close_duties=close,
             english=float(query.lang == "en"),
             unknown_words=(self.lexical.unknown_share(query.question, {said for said, _ in query.readings})
                            if self.lexical is not None and self.config.unknown_words else 0.0),
             outside=query.outside,
+            message_close_duties=close if self.is_long(query) else 0.0,
         )
 
     def _confidence(self, unit_scores: np.ndarray, allowed_units: np.ndarray, cue: bool) -> float:
