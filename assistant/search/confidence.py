@@ -72,8 +72,9 @@ class Features:
     # similarity to the closest question about a matter the list does not hold (data/outside_questions.jsonl;
     # 0 without that file): 离婚去哪办 is close to 婚姻登记 questions there, whatever duty words it shares
     outside: float = 0.0
-    # close_duties again for a long message alone: there, other duties close to the first are mostly its other
-    # matters, not rivals for the same one (one weight for both read messages as less sure than they are)
+    # close_duties again for a long message alone, at most MESSAGE_CLOSE_CAP: there, other duties close to the first
+    # are mostly its other matters, not rivals for the same one (one weight for both read messages as less sure
+    # than they are)
     message_close_duties: float = 0.0
 
     def vector(self) -> np.ndarray:
@@ -84,6 +85,9 @@ class Features:
 
 
 FEATURE_NAMES = tuple(f.name for f in fields(Features))
+# the most close duties a long dev message had: the weight learnt for them (positive) must not be extrapolated to a
+# text where every duty is equally close (a thousand times "x" was answered as certain without this cap)
+MESSAGE_CLOSE_CAP = 2.0
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import numpy as np
 from assistant.search.config import RetrievalConfig
 from assistant.data.departments import Registry
 from assistant.domain import Duty, Evidence, Hit, ListKind, OutsideQuestion, Unit
-from assistant.search.confidence import Calibration, Features, rule_tier
+from assistant.search.confidence import MESSAGE_CLOSE_CAP, Calibration, Features, rule_tier
 from assistant.search.encode import Encoder
 from assistant.search import matters
 from assistant.search.lexical import LexicalScorer
@@ -470,7 +470,7 @@ class Retriever:
             unknown_words=(self.lexical.unknown_share(query.question, {said for said, _ in query.readings})
                            if self.lexical is not None and self.config.unknown_words else 0.0),
             outside=query.outside,
-            message_close_duties=close if self.is_long(query) else 0.0,
+            message_close_duties=min(close, MESSAGE_CLOSE_CAP) if self.is_long(query) else 0.0,
         )
 
     def _confidence(self, unit_scores: np.ndarray, allowed_units: np.ndarray, cue: bool) -> float:
