@@ -36,13 +36,19 @@ def _variant_top1(assistant, questions, config, vectors) -> float:
     from assistant.api import Assistant, config_index_dir, index_inputs
     from assistant.search.index import write_index
 
+    import numpy as np
+
     loaded = assistant.index
+    outside = loaded.outside
+    if outside is not None and outside.shape[1] != vectors.shape[1]:  # a Matryoshka variant: cut them alike
+        outside = outside[:, :vectors.shape[1]]
+        outside = outside / np.linalg.norm(outside, axis=1, keepdims=True)
     with tempfile.TemporaryDirectory(prefix="duty-bench-variant-") as tmp:
         folder = config_index_dir(config, assistant.model_id, Path(tmp))
         write_index(folder, loaded.units, vectors, model=assistant.model_id,
                     weights=loaded.manifest.model_weights_sha256, inputs=index_inputs(config, assistant.settings),
                     index_type=config.index_type, hnsw=(config.hnsw_ef_construction, config.hnsw_ef_search),
-                    outside=loaded.outside)
+                    outside=outside)
         variant = Assistant.open(assistant.settings, config=config, model=assistant.retriever.encoder.model,
                                  index_root=Path(tmp))
         variant.retriever.encoder.keep_queries_on_disk()

@@ -335,3 +335,18 @@ def test_the_evaluator_reports_the_same_latency_percentiles():
     latency = score("test", questions, run).latency_ms
     assert latency["p50"] == round(1000 * stats.percentile(seconds, 50), 1)
     assert latency["p95"] == round(1000 * stats.percentile(seconds, 95), 1)  # interpolated, not nearest rank
+
+
+@pytest.mark.model
+def test_a_matryoshka_variant_opens_with_its_outside_questions_cut_alike(assistant):
+    """`make bench` measures dev top-1 of cheaper variants from the shipped index's vectors; the vectors of the
+    outside questions must be cut to the variant's dimension too (the bench's serve worker failed on it)."""
+    from types import SimpleNamespace
+
+    from assistant.bench.variants import _variant_top1
+
+    full = assistant.index.faiss.reconstruct_n(0, assistant.index.faiss.ntotal)
+    cut = full[:, :256] / np.linalg.norm(full[:, :256], axis=1, keepdims=True)
+    questions = [SimpleNamespace(question="谁管流浪狗", relevant=["coop-19"]),
+                 SimpleNamespace(question="盖房子要审批吗", relevant=["basic-84"])]
+    assert _variant_top1(assistant, questions, assistant.config.with_(dim=256), cut) == 1.0
