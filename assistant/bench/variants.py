@@ -20,6 +20,14 @@ DIMS = (512, 256, 128)
 CAPS = (128, 64)
 
 
+def matryoshka(vectors, dim: int):
+    """The first `dim` dimensions of each vector, unit length again (how a Matryoshka model is truncated)."""
+    import numpy as np
+
+    cut = vectors[:, :dim]
+    return cut / np.linalg.norm(cut, axis=1, keepdims=True)
+
+
 def top1(assistant, questions) -> float:
     """Share of the answerable questions whose first duty is a relevant one."""
     hits = []
@@ -36,13 +44,10 @@ def _variant_top1(assistant, questions, config, vectors) -> float:
     from assistant.api import Assistant, config_index_dir, index_inputs
     from assistant.search.index import write_index
 
-    import numpy as np
-
     loaded = assistant.index
     outside = loaded.outside
     if outside is not None and outside.shape[1] != vectors.shape[1]:  # a Matryoshka variant: cut them alike
-        outside = outside[:, :vectors.shape[1]]
-        outside = outside / np.linalg.norm(outside, axis=1, keepdims=True)
+        outside = matryoshka(outside, vectors.shape[1])
     with tempfile.TemporaryDirectory(prefix="duty-bench-variant-") as tmp:
         folder = config_index_dir(config, assistant.model_id, Path(tmp))
         write_index(folder, loaded.units, vectors, model=assistant.model_id,
@@ -65,8 +70,6 @@ def accuracy_variants(assistant, questions) -> dict:
     Returns:
         {baseline_top1, dims: [{dim, top1, index_mb, seconds}], unit_tokens: {…}, caps: [{cap, top1, …}]}.
     """
-    import numpy as np
-
     from assistant.api import make_units
 
     encoder = assistant.retriever.encoder
@@ -80,7 +83,7 @@ def accuracy_variants(assistant, questions) -> dict:
     for dim in DIMS:
         if dim >= full.shape[1]:
             continue
-        cut = full[:, :dim] / np.linalg.norm(full[:, :dim], axis=1, keepdims=True)
+        cut = matryoshka(full, dim)
         start = time.perf_counter()
         top = _variant_top1(assistant, questions, assistant.config.with_(dim=dim), cut)
         out["dims"].append({"dim": dim, "top1": top, "index_mb": round(cut.nbytes / 2**20, 2),

@@ -47,10 +47,8 @@ class Query:
     unlisted_matter: str = ""  # the cue if it names a matter no list holds (a registration, a certificate …)
     hint: str = ""  # for such a matter, where people usually ask (general knowledge, not from the list)
     hint_en: str = ""
-    # the closest question about a matter the list does not hold (data/outside_questions.jsonl): its similarity to
-    # this question and its row (-1: none compared)
+    # similarity to the closest question about a matter the list does not hold (data/outside_questions.jsonl)
     outside: float = 0.0
-    outside_row: int = -1
     # … and, when it is very close (`outside_hint_min`), its matter and where people take it (general knowledge)
     outside_matter: str = ""
     outside_office: str = ""

@@ -268,10 +268,10 @@ class Retriever:
         if self.outside is not None and self.config.outside_questions:
             # how close the question (as asked, not rewritten) comes to a matter the list does not hold
             similar = self.outside @ vectors[0]
-            query.outside_row = int(np.argmax(similar))
-            query.outside = float(similar[query.outside_row])
+            row = int(np.argmax(similar))
+            query.outside = float(similar[row])
             if query.outside >= self.config.outside_hint_min and self.outside_questions:
-                nearest = self.outside_questions[query.outside_row]
+                nearest = self.outside_questions[row]
                 query.outside_matter, query.outside_office = nearest.matter, nearest.office
         if query.rewrite and vector is None and float(duty_scores[0].max()) < self.config.rewrite_below:
             # the model may not know a popular or outdated name, or read a typo: each unit keeps the better of
@@ -445,6 +445,7 @@ class Retriever:
         question_best = np.full(len(self.duties), -1.0, dtype=np.float32)
         np.maximum.at(question_best, self.unit_duty[self.is_question], unit_scores[self.is_question])
         close = float(np.sum(fused >= fused[first] - 0.03) - 1)
+        long = self.is_long(query)
         return Features(
             topic=topic,
             top_dense=float(dense[first]),
@@ -462,7 +463,7 @@ class Retriever:
                                         for name in query.departments)),
             unlisted_fact=float(bool(query.unlisted_fact)),
             unlisted_matter=float(bool(query.unlisted_matter)),
-            long=float(self.is_long(query)),
+            long=float(long),
             text_agrees=float(int(np.argmax(content_best)) == first),
             question_agrees=float(int(np.argmax(question_best)) == first),
             close_duties=close,
@@ -470,7 +471,7 @@ class Retriever:
             unknown_words=(self.lexical.unknown_share(query.question, {said for said, _ in query.readings})
                            if self.lexical is not None and self.config.unknown_words else 0.0),
             outside=query.outside,
-            message_close_duties=min(close, MESSAGE_CLOSE_CAP) if self.is_long(query) else 0.0,
+            message_close_duties=min(close, MESSAGE_CLOSE_CAP) if long else 0.0,
         )
 
     def _confidence(self, unit_scores: np.ndarray, allowed_units: np.ndarray, cue: bool) -> float:
