@@ -225,9 +225,10 @@ def compose(result: Result, registry: Registry, max_chars: int) -> Answer:
             elif query.outside_office:
                 hint = lab["hint"].format(hint=lab["outside_hint"].format(matter=query.outside_matter,
                                                                           office=query.outside_office))
-            if query.unlisted_fact:
-                sentences.append(lab["unlisted_fact"])
             message = "".join(sentences) if lang != "en" else " ".join(sentences)
+    if result.query.unlisted_fact or result.query.fact_question:
+        # asked how much or when: whatever the tier, the list cannot give the number or the date, only who handles it
+        message = (message + lab["unlisted_fact"]) if lang != "en" else f"{message} {lab['unlisted_fact']}"
     matters = [compose(m.result, registry, max_chars) for m in result.matters]
     for matter, found in zip(matters, result.matters):
         matter.question = found.text

@@ -177,14 +177,15 @@ def lexical_documents(data: Data, config: RetrievalConfig) -> list[str]:
 
 
 def vocabulary(data: Data) -> set[str]:
-    """The list's own words (for pinyin matching): jieba words of its text plus the lexicon's official terms."""
+    """The words a typo is read back to (pinyin matching): jieba words of the list's text, the lexicon's official
+    terms, and its everyday names (残急证 → 残疾证, 和疗 → 合疗: people mistype the names they use, not the list's)."""
     jieba = segmenter()
     words: set[str] = set()
     for duty in data.duties:
         for text in (duty.title, *(s.text for s in duty.steps)):
             words.update(w for w in jieba.cut(text) if _HAN_WORD.fullmatch(w))
     for entry in data.lexicon:
-        words.update(t for t in entry.official if _HAN_WORD.fullmatch(t))
+        words.update(t for t in (*entry.official, entry.everyday) if _HAN_WORD.fullmatch(t))
     return words
 
 

@@ -76,6 +76,10 @@ class Features:
     # are mostly its other matters, not rivals for the same one (one weight for both read messages as less sure
     # than they are)
     message_close_duties: float = 0.0
+    # asks how much or when (多少, 啥时候, 周几: QuestionCues.asks_fact); apart from unlisted_fact, whose cues are
+    # precise, because people also ask when a listed campaign comes round (one feature for both cost 0.02 of right
+    # and answered on the earlier dev sets, out of fold)
+    fact_question: float = 0.0
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.float64)

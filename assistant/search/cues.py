@@ -29,6 +29,7 @@ class QuestionCues:
     unanswerable: tuple[re.Pattern, ...] = ()
     unlisted_matters: tuple[tuple[re.Pattern, str, str], ...] = ()  # (pattern, hint in Chinese, hint in English)
     from_dev: tuple[bool, ...] = ()  # per unlisted matter: written after reading dev questions (see for_calibration)
+    asks_fact: tuple[re.Pattern, ...] = ()  # interrogatives of amount and time (多少, 啥时候): broader than unanswerable
 
     @classmethod
     def from_json(cls, data: dict) -> "QuestionCues":
@@ -36,7 +37,7 @@ class QuestionCues:
         entries = data.get("unlisted_matters", [])
         matters = tuple((re.compile(m["pattern"], re.I), m.get("hint", ""), m.get("hint_en", "")) for m in entries)
         return cls({k: compile_(v) for k, v in data.get("list_intent", {}).items()}, compile_(data.get("unanswerable", [])),
-                   matters, tuple(bool(m.get("from_dev")) for m in entries))
+                   matters, tuple(bool(m.get("from_dev")) for m in entries), compile_(data.get("asks_fact", [])))
 
     def for_calibration(self) -> "QuestionCues":
         """These cues without the unlisted matters written from dev questions: the confidence models are fitted
@@ -58,11 +59,21 @@ class QuestionCues:
         return "", "", ""
 
     def unlisted_fact(self, text: str) -> str:
-        for pattern in self.unanswerable:
-            m = pattern.search(text)
-            if m:
-                return m.group()
-        return ""
+        """The words of a precise cue of a fact no list holds (a phone number, opening hours), or ""."""
+        return _first(self.unanswerable, text)
+
+    def fact_question(self, text: str) -> str:
+        """The words asking how much or when (多少, 啥时候, 周几 …), or "": broader than `unlisted_fact`, since people
+        also ask when a listed campaign comes round; a confidence feature of its own."""
+        return _first(self.asks_fact, text)
+
+
+def _first(patterns: tuple[re.Pattern, ...], text: str) -> str:
+    for pattern in patterns:
+        m = pattern.search(text)
+        if m:
+            return m.group()
+    return ""
 
 
 def load_lexicon(path: Path | None = None) -> list[LexiconEntry]:

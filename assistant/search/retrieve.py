@@ -167,6 +167,10 @@ class Retriever:
         self.encoder = encoder
         self.config = config
         self.lexicon = list(lexicon)
+        self._official = {}  # everyday name → the list's word it is rewritten to (its first official term)
+        for entry in self.lexicon:
+            if entry.official:
+                self._official.setdefault(entry.everyday, entry.official[0])
         self.pinyin = PinyinMatcher(vocabulary, known_words) if vocabulary else None
         self.lexical = LexicalScorer(lexical_documents) if lexical_documents else None
         self.cues = cues or QuestionCues()
@@ -217,9 +221,18 @@ class Retriever:
             if pairs and self.config.typo_rewrite:
                 other = corrected(query.rewrite or text, pairs)
                 query.rewrite = other if other != text else ""
+            if pairs and self.config.lexicon and self.lexicon:
+                # a mistyped everyday name (和疗 → 合疗) is read in the list's words too (合疗 → 基本医疗保险)
+                named = [(word, official) for word in dict.fromkeys(w for _, w in pairs)
+                         for entry in self.lexicon if entry.everyday == word for official in entry.official]
+                query.expansions = list(dict.fromkeys(query.expansions + [official for _, official in named]))
+                query.readings += named
+                if named and query.rewrite and self.config.lexicon_rewrite:
+                    query.rewrite = corrected(query.rewrite, [(word, self._official[word]) for word, _ in named])
         query.list_intent = self.cues.lists(text)
         if not self.is_long(query):  # a long message mentions prices, weekends or a bank loan as context
             query.unlisted_fact = self.cues.unlisted_fact(text)
+            query.fact_question = self.cues.fact_question(text)
             query.unlisted_matter, query.hint, query.hint_en = self.cues.unlisted_matter(text)
         query.departments = self.registry.mentions(text)
         if len(text) >= self.config.long_chars and (self.config.sentence_weight > 0 or self.config.sentence_slots > 0):
@@ -462,6 +475,7 @@ class Retriever:
                                         any(s.department == name for s in self.duties[first].steps)
                                         for name in query.departments)),
             unlisted_fact=float(bool(query.unlisted_fact)),
+            fact_question=float(bool(query.fact_question)),
             unlisted_matter=float(bool(query.unlisted_matter)),
             long=float(long),
             text_agrees=float(int(np.argmax(content_best)) == first),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assistant.answer import compose
+from assistant.labels import labels_for
 from assistant.render.text import render_text
 from assistant.domain import Evidence, Hit, Unit
 from assistant.search.query import Query
@@ -67,6 +70,17 @@ def test_a_declined_question_for_a_fact_no_list_holds_says_so(by_id, registry):
     assert [c.role for c in answer.cards] == ["reference"] and answer.cards[0].id == "basic-28"
     result.query.lang = "en"
     assert "The duty list says who handles what and how" in compose(result, registry, 1000).message
+
+
+@pytest.mark.parametrize("tier", ["answer", "possibly"])
+def test_an_answered_question_for_a_fact_still_says_the_list_holds_no_such_facts(by_id, registry, tier):
+    """低保什么时候申请 may be answered (basic-28 takes applications), but the list has no date: the card says so."""
+    result = _result(by_id, ["basic-28"], tier=tier, question="低保什么时候申请")
+    result.query.fact_question = "什么时候"
+    answer = compose(result, registry, 1000)
+    assert answer.message.startswith(labels_for("zh")[tier])
+    assert answer.message.endswith("不含电话、时间、金额、姓名、地址这类信息。")
+    assert compose(_result(by_id, ["basic-28"], tier=tier), registry, 1000).message == labels_for("zh")[tier]
 
 
 def test_a_matter_no_list_holds_gets_a_hint_marked_as_not_from_the_list(by_id, registry):

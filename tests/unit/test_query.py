@@ -94,10 +94,32 @@ def test_unanswerable_cues_name_no_topic_of_the_list():
 
     cues = load_question_cues()
     texts = [t for d in load_duties() for t in (d.title, *(s.text for s in d.steps))]
-    for pattern in cues.unanswerable:
+    for pattern in (*cues.unanswerable, *cues.asks_fact):
         found = [t for t in texts if pattern.search(t)]
         assert not found or pattern.pattern in INCIDENTAL_IN_THE_LIST, \
             f"cue {pattern.pattern!r} names list content: {found[0][:60]}"
+
+
+@pytest.mark.parametrize("question", ["粮补今年一亩地能给到一百不", "灌溉水价是几毛钱一方", "高龄补贴发到几月份了",
+                                      "退耕还林的钱是个啥标准", "宅基地审批多少天能批下来", "定点医院周几能鉴定",
+                                      "民宿星级评选啥时候报名", "公租房租金一个月多少", "化肥哪家便宜",
+                                      "When is the pension paid?", "how many days does the approval take"])
+def test_questions_for_an_amount_or_a_date_are_recognised(question):
+    """How much / when about a listed topic asks for a fact the list does not hold (the ninth round's cues: the
+    interrogatives of amount and time, not a list of topics): a confidence feature of its own, `fact_question`."""
+    from assistant.search.cues import load_question_cues
+
+    assert load_question_cues().fact_question(question)
+
+
+@pytest.mark.parametrize("question", ["好几年了也没人管", "这几天村里停水了找谁", "前几天家里着火了", "住院花了十几万能申请救助吗",
+                                      "县民政局收回了多少事项", "低保怎么申请", "who handles stray dogs",
+                                      "when my house flooded nobody came"])
+def test_background_numbers_and_times_are_not_taken_for_a_question_of_fact(question):
+    from assistant.search.cues import load_question_cues
+
+    cues = load_question_cues()
+    assert cues.fact_question(question) == "" and cues.unlisted_fact(question) == ""
 
 
 def test_unlisted_matter_cues_name_nothing_the_list_holds(registry):

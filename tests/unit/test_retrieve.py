@@ -96,6 +96,32 @@ def test_a_typo_is_also_read_corrected(duties, registry):
     assert score(fixed.search(question, k=6)) > score(plain.search(question, k=6))
 
 
+def test_a_mistyped_everyday_name_is_read_back_and_then_in_the_lists_words(duties, registry):
+    """People mistype the names they use (和疗 for 合疗), not the list's: the everyday name is in the pinyin
+    vocabulary, and once read back it goes through the lexicon like a correctly typed one."""
+    from assistant.search.cues import LexiconEntry
+
+    config = RetrievalConfig(pinyin=True, rewrite_below=1.0)
+    lexicon = [LexiconEntry("喵喵证", ("婚姻状况证明",))]
+    fixed = tiny_retriever(duties, registry, IDS, SIMILAR, config=config, lexicon=lexicon,
+                           vocabulary={"婚姻", "状况", "证明", "喵喵证"})
+    query = fixed.analyse("秒秒证在哪开")
+    assert query.corrections == ["喵喵证"] and query.expansions == ["婚姻状况证明"]
+    assert query.rewrite == "婚姻状况证明在哪开"
+    assert ("秒秒证", "喵喵证") in query.readings and ("喵喵证", "婚姻状况证明") in query.readings
+    assert fixed.search("秒秒证在哪开", k=3).hits[0].duty.id == "reclaimed-2"
+    # without the lexicon only the typo is read back
+    plain = fixed.with_config(config.with_(lexicon=False)).analyse("秒秒证在哪开")
+    assert plain.rewrite == "喵喵证在哪开" and plain.expansions == []
+
+
+def test_the_pinyin_vocabulary_holds_the_lexicons_everyday_names():
+    from assistant.api import Data, vocabulary
+
+    words = vocabulary(Data.load())
+    assert {"残疾证", "合疗", "新农合", "低保"} <= words  # everyday names and the list's own words
+
+
 def test_without_a_calibration_the_rule_decides_the_tier(retriever):
     rule = retriever.with_config(retriever.config.with_(decline_threshold=0.5, related_threshold=0.3))
     assert rule.search("谁管流浪狗").tier == "answer"
