@@ -71,6 +71,9 @@ class Data:
         )
 
 
+OUTSIDE_INPUT = "outside_questions.jsonl"  # its key among an index's inputs
+
+
 def index_inputs(config: RetrievalConfig, settings: Settings | None = None) -> dict[str, str]:
     """What an index depends on, by sha256: the source, the structured data, the unit settings."""
     s = settings or current()
@@ -79,7 +82,7 @@ def index_inputs(config: RetrievalConfig, settings: Settings | None = None) -> d
     files["departments.jsonl"] = s.departments
     if config.question_units:
         files["similar_questions.jsonl"] = s.similar_questions
-    files["outside_questions.jsonl"] = s.outside_questions  # counted only where the file exists
+    files[OUTSIDE_INPUT] = s.outside_questions  # counted only where the file exists
     hashes = input_hashes(files)
     hashes["unit_settings"] = unit_settings_hash(config)
     return hashes
@@ -184,9 +187,12 @@ def vocabulary(data: Data) -> set[str]:
     for duty in data.duties:
         for text in (duty.title, *(s.text for s in duty.steps)):
             words.update(w for w in jieba.cut(text) if _HAN_WORD.fullmatch(w))
-    for entry in data.lexicon:
-        words.update(t for t in (*entry.official, entry.everyday) if _HAN_WORD.fullmatch(t))
-    return words
+    return words | lexicon_words(data.lexicon)
+
+
+def lexicon_words(lexicon) -> set[str]:
+    """The lexicon's official terms and everyday names that pinyin matching may read a typo back to."""
+    return {t for entry in lexicon for t in (*entry.official, entry.everyday) if _HAN_WORD.fullmatch(t)}
 
 
 def known_words() -> set[str]:

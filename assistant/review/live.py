@@ -78,7 +78,7 @@ class LiveData:
             (retriever, LoadedIndex with the new units and FAISS index, {"added": n, "removed": n}).
         """
         from assistant.search.retrieve import Retriever
-        from assistant.api import _HAN_WORD
+        from assistant.api import lexicon_words
 
         with self._lock:
             assistant = self.assistant
@@ -119,7 +119,7 @@ class LiveData:
             known: set[str] = set()
             if old.pinyin is not None:
                 vocabulary = {w for words in old.pinyin.by_sound.values() for w in words}
-                vocabulary |= {t for e in data.lexicon for t in e.official if _HAN_WORD.fullmatch(t)}
+                vocabulary |= lexicon_words(data.lexicon)
                 known = old.pinyin.known
             retriever = Retriever(
                 data.duties, data.registry, units, faiss_index, old.encoder, old.config, lexicon=data.lexicon,
@@ -145,7 +145,7 @@ class LiveData:
     def persist(self) -> bool:
         """Write the in-memory units and vectors as the index folder, with the manifest's input hashes of the
         data files on disk now; skipped when the manifest on disk already says so. Returns whether it wrote."""
-        from assistant.api import index_inputs
+        from assistant.api import OUTSIDE_INPUT, index_inputs
         from assistant.review.changes import data_lock
         from assistant.search.index import read_manifest
 
@@ -153,6 +153,14 @@ class LiveData:
         folder = index_folder(assistant)
         with data_lock(assistant.settings):
             inputs = index_inputs(assistant.config, assistant.settings)
+            # the outside questions' vectors in memory are those of the file as it was when the index was loaded
+            # (the desk never re-encodes them): record that file's hash, so that an edit since makes the index stale
+            # and the next start encodes them again, rather than pairing the new file with the old vectors
+            before = assistant.index.manifest.inputs.get(OUTSIDE_INPUT)
+            if before is None:
+                inputs.pop(OUTSIDE_INPUT, None)
+            else:
+                inputs[OUTSIDE_INPUT] = before
             try:
                 on_disk = read_manifest(folder)
                 if on_disk.inputs == inputs and on_disk.unit_count == len(assistant.index.units):

@@ -167,10 +167,9 @@ class Retriever:
         self.encoder = encoder
         self.config = config
         self.lexicon = list(lexicon)
-        self._official = {}  # everyday name → the list's word it is rewritten to (its first official term)
+        self.everyday: dict[str, tuple[str, ...]] = {}  # everyday name → the list's words for it, in lexicon order
         for entry in self.lexicon:
-            if entry.official:
-                self._official.setdefault(entry.everyday, entry.official[0])
+            self.everyday[entry.everyday] = self.everyday.get(entry.everyday, ()) + entry.official
         self.pinyin = PinyinMatcher(vocabulary, known_words) if vocabulary else None
         self.lexical = LexicalScorer(lexical_documents) if lexical_documents else None
         self.cues = cues or QuestionCues()
@@ -221,14 +220,15 @@ class Retriever:
             if pairs and self.config.typo_rewrite:
                 other = corrected(query.rewrite or text, pairs)
                 query.rewrite = other if other != text else ""
-            if pairs and self.config.lexicon and self.lexicon:
-                # a mistyped everyday name (和疗 → 合疗) is read in the list's words too (合疗 → 基本医疗保险)
-                named = [(word, official) for word in dict.fromkeys(w for _, w in pairs)
-                         for entry in self.lexicon if entry.everyday == word for official in entry.official]
-                query.expansions = list(dict.fromkeys(query.expansions + [official for _, official in named]))
-                query.readings += named
-                if named and query.rewrite and self.config.lexicon_rewrite:
-                    query.rewrite = corrected(query.rewrite, [(word, self._official[word]) for word, _ in named])
+            named = [(chunk, word) for chunk, word in pairs if self.everyday.get(word)] if self.config.lexicon else []
+            if named:
+                # a mistyped everyday name is read in the list's words too: 和疗 → 合疗 → 基本医疗保险, read as
+                # 和疗 → 基本医疗保险 (what was typed, and the word the duty uses)
+                officials = [(chunk, official) for chunk, word in named for official in self.everyday[word]]
+                query.expansions = list(dict.fromkeys(query.expansions + [official for _, official in officials]))
+                query.readings += officials
+                if query.rewrite and self.config.lexicon_rewrite:
+                    query.rewrite = corrected(query.rewrite, [(word, self.everyday[word][0]) for _, word in named])
         query.list_intent = self.cues.lists(text)
         if not self.is_long(query):  # a long message mentions prices, weekends or a bank loan as context
             query.unlisted_fact = self.cues.unlisted_fact(text)

@@ -98,6 +98,37 @@ def test_lexicon_out_of_scope_and_dismiss(copy):
     assert desk.dismiss([row["id"]], "tester", "test") == 1
 
 
+def test_an_edited_outside_questions_file_makes_the_index_stale_not_wrong(copy):
+    """The desk keeps the outside questions' vectors it loaded; when it rewrites the index folder after someone edited
+    data/outside_questions.jsonl, the manifest must keep the hash of the file those vectors came from, so that the
+    next start encodes them again instead of pairing the new file with the old vectors (hints from the wrong row)."""
+    from assistant.api import OUTSIDE_INPUT, index_inputs
+    from assistant.review.live import LiveData
+    from assistant.search.index import read_manifest
+
+    opened, _, _ = copy
+    outside, similar = opened.settings.outside_questions, opened.settings.similar_questions
+    outside_text, similar_text = outside.read_text(encoding="utf-8"), similar.read_text(encoding="utf-8")
+    loaded_hash = opened.index.manifest.inputs[OUTSIDE_INPUT]
+    live = LiveData(opened)
+    try:
+        first = json.loads(outside_text.splitlines()[0])
+        outside.write_text(outside_text + json.dumps({**first, "question": "镇上哪里能冲洗照片"}, ensure_ascii=False) + "\n",
+                           encoding="utf-8")
+        row = json.loads(similar_text.splitlines()[0])
+        similar.write_text(similar_text + json.dumps({**row, "question": "党课一般谁来讲"}, ensure_ascii=False) + "\n",
+                           encoding="utf-8")
+        assert live.sync_from_files()["index_written"]  # the similar question changed the index folder
+        manifest = read_manifest(opened.index_folder)
+        assert manifest.inputs[OUTSIDE_INPUT] == loaded_hash  # the file the vectors in memory came from
+        assert manifest.inputs != index_inputs(opened.config, opened.settings)  # so the next start rebuilds
+    finally:
+        outside.write_text(outside_text, encoding="utf-8")
+        similar.write_text(similar_text, encoding="utf-8")
+        live.sync_from_files()
+    assert read_manifest(opened.index_folder).inputs == index_inputs(opened.config, opened.settings)
+
+
 def test_model_alignment_of_the_generated_revision(tmp_path, duties, source_text):
     from assistant.data.store import parse_source
     from assistant.data.update import align, embedder

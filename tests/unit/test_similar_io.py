@@ -51,10 +51,11 @@ def test_import_by_id_adds_and_replaces(tmp_path, monkeypatch, duties, by_id):
     monkeypatch.setattr("assistant.settings.current", lambda: settings)
     path = tmp_path / "more.csv"
     path.write_text("id,question\ncoop-19,小区里的狗没拴绳 13812345678\n", encoding="utf-8")
+    before = sum(map(len, load_similar_questions(settings.similar_questions, duties=duties).values()))
     assert main(["similar", "import", str(path), "--add", "--by", "t"]) == 0
     similar = load_similar_questions(settings.similar_questions, duties=duties)
     assert similar["coop-19"][-1] == "小区里的狗没拴绳 〔手机号〕"  # masked on the way in
-    assert sum(map(len, similar.values())) == 2093
+    assert sum(map(len, similar.values())) == before + 1  # added, nothing else touched
     assert main(["similar", "import", str(path), "--by", "t"]) == 0  # the file becomes the whole set
     assert sum(map(len, load_similar_questions(settings.similar_questions, duties=duties).values())) == 1
     assert "similar_import" in settings.audit.read_text(encoding="utf-8")
