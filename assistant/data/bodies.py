@@ -84,9 +84,11 @@ _FRAME = re.compile(
     r"需要|镇上|镇里|本镇|乡镇|我们|我镇|镇|配合|协助|一起|干什么|做什么|干啥|做啥|什么|哪些|哪几项|有哪些|啥|负责|管理|管|事情|"
     r"事项|事儿|事|工作|职责|清单|全部|所有|都|还|主要|具体|收回|承接|接手|牵头|上级|县级|县里|部门|单位|要|会|能|可以|"
     r"给|帮|帮忙|和|与|跟|的|了|吗|呢|呀|啊|有|是|在|对|办|做|干|"
+    r"从|去|又|已经|现在|原来|以前|过去|收走|拿走|业务|县委|县|电话里有人问|有人问|来问|"
     r"\b(?:what|which|does|do|did|the|a|an|town|towns|need|needs|from|to|with|for|of|and|in|on|our|we|us|"
     r"duties|duty|tasks|task|work|handle|handles|lead|leads|led|by|help|helps|cooperate|cooperates|cooperation|"
-    r"is|are|all|list|responsible|responsibilities|took|over|reclaimed|take|takes|county|bureau|s)\b",
+    r"is|are|all|list|responsible|responsibilities|took|over|reclaimed|take|takes|back|county|bureau|township|jobs|"
+    r"things|s)\b",
     re.IGNORECASE,
 )
 

@@ -73,4 +73,6 @@ def department_line(summary: dict, lang: str) -> str:
                                         n=summary["count"])
     else:
         head = lab["body_count_all"].format(body=summary["display"], n=summary["total"])
+    if not summary["duties"]:  # none in the list asked about (县发改委收回了哪些事): the count says it all
+        return head
     return f"{head}{': ' if lang == 'en' else '：'}{', '.join(d['id'] for d in summary['duties'])}"

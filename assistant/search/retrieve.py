@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.search.config import RetrievalConfig
+from assistant.data.bodies import asks_about_body
 from assistant.data.departments import Registry
 from assistant.domain import Duty, Evidence, Hit, ListKind, OutsideQuestion, Unit
 from assistant.search.confidence import MESSAGE_CLOSE_CAP, Calibration, Features, rule_tier
@@ -315,7 +316,30 @@ class Retriever:
         query = self.analyse(question)
         if self.config.matters and self.config.dense_weight > 0 and self.is_long(query):
             return self._route(query, k, filters)
-        return self._rank(query, k, filters)
+        return self._body_part(query, k, filters) or self._rank(query, k, filters)
+
+    def _body_part(self, query: Query, k: int, filters: Filters | None) -> Result | None:
+        """A question about a county body's part as a whole (县发改委要镇上配合啥, 人社局从镇上收回了哪些事: it names one
+        body and nothing else but question words, `asks_about_body`): the body's own duties — those it leads, took
+        over or has steps in — of the list the question asks about, ranked as usual. The list answers such a
+        question exactly, so the tier is `answer` whatever the margins between the body's duties (which the
+        confidence models would read as doubt). None when the question is not of this kind, or when the body has
+        no duty in that list or under the filter: then it is ranked like any question."""
+        if not self.config.body_part:
+            return None
+        body = asks_about_body(query.question, self.registry)
+        if body is None or (filters and filters.department and filters.department != body):
+            return None
+        kinds = [ListKind(v) for v in query.list_intent]
+        kind = filters.list if filters and filters.list else (kinds[0] if len(kinds) == 1 else None)
+        part = Filters(kind, filters.category if filters else None, body)
+        if not any(part.allows(d) for d in self.duties):
+            return None
+        result = self._rank(query, k, part)
+        result.filters, result.outside_filter = filters, None
+        result.tier, result.confidence, result.p_scope, result.nearby = "answer", 1.0, 1.0, True
+        result.signals["body_part"] = body
+        return result
 
     def _route(self, query: Query, k: int, filters: Filters | None) -> Result:
         """A long message: split it into matters (matters.py), rank each like a question, and fill the message's

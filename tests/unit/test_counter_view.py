@@ -119,6 +119,10 @@ def test_a_question_about_a_body_shows_the_count_and_every_duty(duties, registry
     html = answer_html(Answer("水利局管不管打井", "zh", "answer", lab["answer"], "",
                               [_answer_card(by_id, registry, "coop-28")], department=summary), registry, DAY)
     assert '<details class="da-body-block">' in html and html.index("da-card") < html.index("da-body-block")
+    # a body with no duty in the list asked about: the count alone, no dangling colon
+    none = bodies.summary(duties, registry, registry.resolve("县发改委"), asked=True, lists=["reclaimed"])
+    text = render_text(Answer("县发改委收回了哪些事", "zh", "possibly", lab["possibly"], "", [], department=none))
+    assert none["count"] == 0 and text.rstrip().endswith("上级部门收回事项共 0 项")
 
 
 def test_citizen_slip(by_id, registry):
@@ -186,7 +190,10 @@ def test_department_page_shows_named_duties_as_such(duties, registry):
 @pytest.mark.parametrize("question, body", [
     ("县水利局需要镇上配合做什么", "奇台县水利局"), ("公安局管哪些事", "奇台县公安局"), ("水利局", "奇台县水利局"),
     ("what does the police do", "奇台县公安局"), ("派出所管不管流浪狗", None), ("谁管流浪狗", None),
-    ("公安局和民政局", None),
+    ("公安局和民政局", None), ("人社局从镇上收回去了哪些事", "奇台县人力资源和社会保障局"),
+    ("哪些事已经收回给县水利局了", "奇台县水利局"), ("what did the county housing bureau take back from the town",
+                                             "奇台县住房和城乡建设局"),
+    ("县民政局在哪条街上", None), ("镇派出所的电话号码是多少", None),
 ])
 def test_asks_about_body(registry, question, body):
     assert bodies.asks_about_body(question, registry) == body

@@ -193,6 +193,28 @@ def test_a_filter_is_part_of_the_question(retriever):
     assert own.outside_filter is None and own.hits[0].duty.id == "reclaimed-2"
 
 
+BODY_IDS = ["coop-15", "coop-16", "coop-36", "coop-19", "reclaimed-1", "reclaimed-2", "reclaimed-32", "basic-28"]
+
+
+def test_a_question_about_a_bodys_part_is_answered_with_that_bodys_duties(duties, registry):
+    """县民政局需要镇上配合哪些事 asks for the body's whole part: its own duties of the list asked about, answered
+    whatever the calibration says (every duty is equally close, which the models would read as doubt)."""
+    body = tiny_retriever(duties, registry, BODY_IDS, SIMILAR, calibration=constant(0.05, 0.9))
+    coop = body.search("县民政局需要镇上配合哪些事", k=8)
+    assert {h.duty.id for h in coop.hits} == {"coop-15", "coop-16", "coop-36"}
+    assert coop.tier == "answer" and coop.signals["body_part"] == "奇台县民政局" and coop.filters is None
+    taken = body.search("民政局从镇上收回了哪些事", k=8)
+    assert {h.duty.id for h in taken.hits} == {"reclaimed-1", "reclaimed-2"} and taken.tier == "answer"
+    # a matter of the body's is an ordinary question, and so is a body with no duty in the list asked about
+    assert "body_part" not in body.search("民政局管不管低保").signals
+    assert "body_part" not in body.search("县发改委收回了哪些事").signals
+    # a user's filter still holds; switched off, the calibration decides
+    only = body.search("县民政局管哪些事", k=8, filters=Filters(list=ListKind.RECLAIMED))
+    assert {h.duty.id for h in only.hits} == {"reclaimed-1", "reclaimed-2"} and only.filters.list is ListKind.RECLAIMED
+    off = body.with_config(body.config.with_(body_part=False)).search("县民政局需要镇上配合哪些事", k=8)
+    assert off.tier != "answer" and "body_part" not in off.signals
+
+
 def test_k_and_bad_input(retriever):
     from assistant.errors import QuestionError
 
