@@ -233,5 +233,5 @@ def compose(result: Result, registry: Registry, max_chars: int) -> Answer:
     for matter, found in zip(matters, result.matters):
         matter.question = found.text
     read = readings(result.query.readings, result.hits[0].duty) if cards and result.tier != "not_in_list" else []
-    return Answer(result.query.question, lang, result.tier, message, " ".join(notices), cards, result.confidence,
+    return Answer(result.query.typed, lang, result.tier, message, " ".join(notices), cards, result.confidence,
                   hint, filters, outside, matters=matters, readings=read)

@@ -35,6 +35,7 @@ ABLATIONS: dict[str, dict] = {
     "BM25 weight 0.2": {"bm25_weight": 0.2},
     "− county-body cue": {"department_boost": 0.0},
     "− list-intent cue (收回/配合)": {"list_intent_boost": 0.0},
+    "− relay frames (群众来问：… read as it is typed)": {"relay": False},
     "− a body's part as a whole (县发改委要镇上配合啥: the body's duties, answered)": {"body_part": False},
     "+ sentence scoring of long messages (weight 0.95)": {"sentence_weight": 0.95},
     "+ a place in the first five for a long message's other matter (sentence picks)": {"sentence_slots": 1},

@@ -50,6 +50,7 @@ class RetrievalConfig:
     sentence_slots: int = 0  # long messages: places in the first five for other sentences' best duties (0: off;
     # 1 adds ~1 point of capped recall@5 on messages but ~4x their latency: eval/report.md)
     sentence_pick_min: float = 0.5  # a sentence's best duty must score at least this to get such a place
+    relay: bool = True  # the frame of a relayed question (群众来问：, data/question_cues.json `relay`) is taken off
     body_part: bool = True  # a question about a county body's part as a whole is answered with that body's duties
     matters: bool = True  # a long message is split into the matters it raises, each routed like a question
     matter_background: float = 0.5  # a sentence whose best duty scores below this is background, not a matter

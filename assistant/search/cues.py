@@ -30,6 +30,7 @@ class QuestionCues:
     unlisted_matters: tuple[tuple[re.Pattern, str, str], ...] = ()  # (pattern, hint in Chinese, hint in English)
     from_dev: tuple[bool, ...] = ()  # per unlisted matter: written after reading dev questions (see for_calibration)
     asks_fact: tuple[re.Pattern, ...] = ()  # interrogatives of amount and time (多少, 啥时候): broader than unanswerable
+    relay: tuple[re.Pattern, ...] = ()  # the frame of a relayed question at its start (群众来问：, 窗口来了个大爷，说)
 
     @classmethod
     def from_json(cls, data: dict) -> "QuestionCues":
@@ -37,7 +38,8 @@ class QuestionCues:
         entries = data.get("unlisted_matters", [])
         matters = tuple((re.compile(m["pattern"], re.I), m.get("hint", ""), m.get("hint_en", "")) for m in entries)
         return cls({k: compile_(v) for k, v in data.get("list_intent", {}).items()}, compile_(data.get("unanswerable", [])),
-                   matters, tuple(bool(m.get("from_dev")) for m in entries), compile_(data.get("asks_fact", [])))
+                   matters, tuple(bool(m.get("from_dev")) for m in entries), compile_(data.get("asks_fact", [])),
+                   compile_(data.get("relay", [])))
 
     def for_calibration(self) -> "QuestionCues":
         """These cues without the unlisted matters written from dev questions: the confidence models are fitted
@@ -49,6 +51,17 @@ class QuestionCues:
 
     def lists(self, text: str) -> list[str]:
         return [kind for kind, patterns in self.list_intent.items() if any(p.search(text) for p in patterns)]
+
+    def relay_frame(self, text: str, rest: int = 4) -> str:
+        """The frame of a relayed question at the start of `text` (群众来问：, 窗口来了个大爷，说, @所有人 帮我妈问下), or "":
+        who passes the question on, not what it asks. Frames in a row are one frame; at least `rest` characters
+        must remain (老人说腿疼 keeps its words)."""
+        taken = 0
+        while True:
+            m = next((m for m in (p.match(text[taken:]) for p in self.relay) if m and m.end() > 0), None)
+            if m is None or len(text) - taken - m.end() < rest:
+                return text[:taken]
+            taken += m.end()
 
     def unlisted_matter(self, text: str) -> tuple[str, str, str]:
         """(the words, hint zh, hint en) of the first matter no list holds that `text` names, or empty strings."""

@@ -31,7 +31,7 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?；;\n])|(?<=[.](?=\s))")
 class Query:
     """A question, analysed."""
 
-    question: str  # as given (after cleaning and capping)
+    question: str  # as given (after cleaning and capping), less the frame of a relayed question
     truncated: bool
     lang: str  # zh | en | mixed
     expansions: list[str] = field(default_factory=list)  # the list's words for everyday words in the question
@@ -53,6 +53,12 @@ class Query:
     # … and, when it is very close (`outside_hint_min`), its matter and where people take it (general knowledge)
     outside_matter: str = ""
     outside_office: str = ""
+    relay: str = ""  # the frame of a relayed question taken off its start (群众来问：): who asks, not what
+
+    @property
+    def typed(self) -> str:
+        """The question as typed (cleaned), relay frame included: what an answer shows."""
+        return self.relay + self.question
 
     @property
     def expanded(self) -> str:

@@ -206,7 +206,10 @@ class Retriever:
             raise QuestionError("The question is empty. Type what the person needs, e.g. 谁管流浪狗 / who handles stray dogs.")
         if not searchable(text):
             raise QuestionError("The question has no words to search for (only punctuation or symbols). Type a few words about the matter.")
-        query = Query(question=text, truncated=truncated, lang=language(text))
+        # 群众来问：…, 窗口来了个大爷，说…: who passes the question on is not what it asks, and only dilutes it
+        relay = self.cues.relay_frame(text) if self.config.relay else ""
+        text = text[len(relay):]
+        query = Query(question=text, truncated=truncated, lang=language(text), relay=relay)
         if self.config.lexicon and self.lexicon:
             pairs = lexicon_pairs(text, self.lexicon)
             query.expansions = list(dict.fromkeys(official for _, official in pairs))

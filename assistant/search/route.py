@@ -174,7 +174,7 @@ class Route:
             raise QuestionError(f"the route answers questions in {', '.join(self.languages)} only")
         result = self.assistant.retriever.search(prepare(question, lang, self.lexicon), k, filters)
         asked, truncated = clean(question, self.assistant.config.max_chars)
-        result.query.question = asked
+        result.query.question, result.query.relay = asked, ""
         result.query.truncated = result.query.truncated or truncated
         result.query.lang = lang
         return result

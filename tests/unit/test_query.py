@@ -185,3 +185,21 @@ def test_unknown_words_are_the_words_no_duty_or_similar_question_uses():
     assert scorer.unknown_share("宅鸡地审批找谁") == 0.5
     assert scorer.unknown_share("宅鸡地审批找谁", read={"宅鸡地"}) == 0.0
     assert scorer.unknown_share("？？") == 0.0
+
+
+@pytest.mark.parametrize("question, frame", [
+    ("群众来问:娃结婚要分出去单过,想批块宅基地盖房,找谁", "群众来问:"),
+    ("窗口来了个大爷,说老伴走了一个人过,想申请低保,找谁?", "窗口来了个大爷,说"),
+    ("@所有人 帮我妈问下 她八十了 听说有高龄补贴 要去县上办吗", "@所有人 帮我妈问下 "),
+    ("电话里有人问,环保局管镇上哪些事", "电话里有人问,"),
+    ("村民问闺女要结婚了,结婚证在哪领", "村民问"),
+    ("A villager asks: who handles stray dogs?", "A villager asks: "),
+    # not a frame: who does something, a phrase that only starts like one, too little left
+    ("有人在耕地里挖沙子往外卖,谁来管", ""), ("村民要开婚姻状况证明", ""), ("说实话我也不知道找谁", ""),
+    ("问题是低保谁批", ""), ("老人说腿疼", ""), ("请问 低保", ""),
+])
+def test_the_frame_of_a_relayed_question_is_told_apart(question, frame):
+    """Who passes a question on (群众来问：, 窗口来了个大爷，说) is not what it asks (data/question_cues.json `relay`)."""
+    from assistant.search.cues import load_question_cues
+
+    assert load_question_cues().relay_frame(question) == frame

@@ -215,6 +215,19 @@ def test_a_question_about_a_bodys_part_is_answered_with_that_bodys_duties(duties
     assert off.tier != "answer" and "body_part" not in off.signals
 
 
+def test_a_relayed_question_is_read_without_its_frame_and_shown_as_typed(retriever, registry):
+    from assistant.answer import compose
+
+    relayed = retriever.search("群众来问：谁管流浪狗")
+    assert relayed.query.question == "谁管流浪狗" and relayed.query.relay == "群众来问:"
+    plain = retriever.search("谁管流浪狗")
+    assert [h.duty.id for h in relayed.hits] == [h.duty.id for h in plain.hits]
+    assert relayed.hits[0].score == pytest.approx(plain.hits[0].score)
+    assert compose(relayed, registry, 300).question == "群众来问:谁管流浪狗"
+    as_typed = retriever.with_config(retriever.config.with_(relay=False)).search("群众来问：谁管流浪狗")
+    assert as_typed.query.relay == "" and as_typed.query.question == "群众来问:谁管流浪狗"
+
+
 def test_k_and_bad_input(retriever):
     from assistant.errors import QuestionError
 
