@@ -56,6 +56,7 @@ class RetrievalConfig:
     matter_background: float = 0.5  # a sentence whose best duty scores below this is background, not a matter
     matter_overlap: int = 1  # a sentence continues a matter when its best duty is among the matter's best this many
     matter_k: int = 3  # duties shown per matter
+    matter_cues: bool = True  # a matter is read for facts and matters no list holds (多少钱, 结婚证), however long
     message_weight: float = 2.0  # a message's first five after each matter's first duty: rank fusion of the
     # message's own ranking (this weight) and its matters' (weight 1); on the dev messages capped recall@5
     # 0.979 → 0.979 and 0.920 → 0.929 against picks of the first duties alone, weights 0.5 and 1 lower

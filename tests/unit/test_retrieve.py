@@ -314,6 +314,30 @@ def test_a_message_with_two_matters_gives_two_blocks(duties, registry):
     assert off.matters == []
 
 
+def test_each_matter_is_read_for_facts_the_list_does_not_hold_once_the_matters_stand(duties, registry):
+    """A whole message is not read for amounts and dates (it mentions them as background), but each of its matters
+    is one request: 低保一个月能领多少钱 asks an amount, whatever the length of the message around it."""
+    from assistant.answer import compose
+    from assistant.render.text import render_text
+
+    config = RetrievalConfig(pinyin=False, matter_background=0.0, long_chars=20, decline_threshold=0.0,
+                             related_threshold=0.0)
+    retriever = tiny_retriever(duties, registry, IDS + ["basic-29", "basic-30", "coop-15"], SIMILAR, config=config)
+    message = "领导您好！我们村里流浪狗越来越多，街上的野狗谁来抓？另外我家困难，低保怎么申请，一个月能领多少钱？麻烦了。"
+    result = retriever.search(message)
+    assert result.query.fact_question == ""
+    facts = [m.result.query.fact_question for m in result.matters]
+    assert facts == ["", "多少"]
+    without = retriever.with_config(config.with_(matter_cues=False)).search(message)
+    assert [m.result.query.fact_question for m in without.matters] == ["", ""]
+    assert [m.sentences for m in without.matters] == [m.sentences for m in result.matters]  # the same split
+    # a matter not shown as certain: the sentence that says why first, its nearest duty marked as such
+    assert result.matters[1].result.tier == "not_in_list"  # the rule without a calibration: 多少钱 is a fact cue
+    block = render_text(compose(result, registry, 300)).split("2. “")[1].split("整条留言")[0]
+    assert "[清单未涉及]" in block and "履职清单只写明由谁负责" in block and "仅供参考：" in block
+    assert "本镇负责 — " not in block.splitlines()[1]  # no responsibility line given as the answer
+
+
 def test_a_stale_or_damaged_calibration_file_is_told_apart(tmp_path, capsys):
     import json
 
