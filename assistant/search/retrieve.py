@@ -390,10 +390,7 @@ class Retriever:
         list does not cover (tier `not_in_list`: background, a complaint without a matter) joins its neighbour,
         and neighbours whose first duty is the same are one matter."""
 
-        def rank(group: list[int]) -> Matter:
-            return self._matter(parts, vectors, group, filters)
-
-        found = [rank(g) for g in groups]
+        found = [self._matter(parts, vectors, g, filters) for g in groups]
         while len(found) > 1:
             # a part the list does not cover joins its neighbour; two parts about the same duties (a message
             # may come back to its matter) are one matter
@@ -404,7 +401,7 @@ class Retriever:
             if pair is None:
                 break
             lo, hi = sorted(pair)
-            merged = rank(sorted(found[lo].sentences + found[hi].sentences))
+            merged = self._matter(parts, vectors, sorted(found[lo].sentences + found[hi].sentences), filters)
             found = found[:lo] + [merged] + found[lo + 1:hi] + found[hi + 1:]
         return found
 

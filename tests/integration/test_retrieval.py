@@ -115,3 +115,30 @@ def test_a_popular_name_is_shown_with_the_lists_word(assistant):
     assert answer.cards[0].id == "basic-65"
     assert {"said": "新农合", "list": "基本医疗保险"} in answer.readings
     assert answer.to_json()["readings"] == answer.readings
+
+
+def test_a_question_about_a_bodys_part_is_answered_with_its_duties(assistant):
+    """县发改委要镇上配合啥 asks for the body's whole cooperative part: its three duties, as the answer (it was shown
+    as `possibly`, with 县人大's coop-10 among them)."""
+    answer = assistant.ask("县发改委要镇上配合啥", k=8)
+    assert answer.answered and {c.id for c in answer.cards} == {"coop-14", "coop-21", "coop-91"}
+    assert answer.department["asked"] and answer.department["count"] == 3
+    taken = assistant.ask("人社局从镇上收回去了哪些事", k=8)
+    assert taken.answered and {c.id for c in taken.cards} <= {"reclaimed-10", "reclaimed-11", "reclaimed-12", "reclaimed-13"}
+
+
+def test_a_relayed_question_is_answered_like_the_question_and_shown_as_typed(assistant):
+    relayed = assistant.ask("群众来问：谁管流浪狗")
+    assert relayed.cards[0].id == "coop-19" and relayed.question.startswith("群众来问")
+    assert assistant.search("群众来问：谁管流浪狗").query.question == "谁管流浪狗"
+
+
+def test_a_matter_asking_a_price_inside_a_message_is_not_answered_as_certain(assistant):
+    message = ("领导好，问两个事。第一个，今年小麦收购价到底是多少钱一公斤？粮站的说一块二，来村上收的二道贩子说一块一，到底听谁的，"
+               "我们种地的心里莫底。第二个，我们队上有一家把自己的承包地推平了盖了几间彩钢房，说是搞养殖，其实是放东西出租，"
+               "那块地原来是好好的水浇地，还是基本农田，这种就莫人管吗？")
+    answer = assistant.ask(message)
+    assert len(answer.matters) == 2
+    price, land = answer.matters
+    assert "收购价" in price.question and price.tier != "answer" and "金额" in price.message
+    assert land.answered
