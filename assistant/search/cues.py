@@ -71,6 +71,10 @@ class QuestionCues:
                 return m.group(), hint, hint_en
         return "", "", ""
 
+    def any_unlisted(self, text: str) -> bool:
+        """Any cue of a fact or a matter no list holds in `text` (unlisted_fact, fact_question, unlisted_matter)."""
+        return bool(self.unlisted_fact(text) or self.fact_question(text) or self.unlisted_matter(text)[0])
+
     def unlisted_fact(self, text: str) -> str:
         """The words of a precise cue of a fact no list holds (a phone number, opening hours), or ""."""
         return _first(self.unanswerable, text)

@@ -370,7 +370,9 @@ class Retriever:
             # such parts joined their neighbours and messages split worse (matter recall@3 on messages-dev3 0.988 ->
             # 0.952), and the message's first five are left as they were ranked (fed the cue-read matters, capped
             # recall@5 there 0.804 -> 0.794)
-            found = [self._matter(parts, vectors, m.sentences, filters, cues=True) for m in found]
+            # (only a matter the cues catch is ranked again: for the others the reading is the same)
+            found = [self._matter(parts, vectors, m.sentences, filters, cues=True) if self.cues.any_unlisted(m.text)
+                     else m for m in found]
         overall.matters = found
         return overall
 
