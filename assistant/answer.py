@@ -229,6 +229,9 @@ def compose(result: Result, registry: Registry, max_chars: int) -> Answer:
     if result.query.unlisted_fact or result.query.fact_question:
         # asked how much or when: whatever the tier, the list cannot give the number or the date, only who handles it
         message = (message + lab["unlisted_fact"]) if lang != "en" else f"{message} {lab['unlisted_fact']}"
+    elif result.query.other_question:
+        # a forecast, a shop, an opinion: whatever the tier, the list holds none of these
+        message = (message + lab["other_question"]) if lang != "en" else f"{message} {lab['other_question']}"
     matters = [compose(m.result, registry, max_chars) for m in result.matters]
     for matter, found in zip(matters, result.matters):
         matter.question = found.text

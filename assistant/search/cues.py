@@ -31,6 +31,8 @@ class QuestionCues:
     from_dev: tuple[bool, ...] = ()  # per unlisted matter: written after reading dev questions (see for_calibration)
     asks_fact: tuple[re.Pattern, ...] = ()  # interrogatives of amount and time (多少, 啥时候): broader than unanswerable
     relay: tuple[re.Pattern, ...] = ()  # the frame of a relayed question at its start (群众来问：, 窗口来了个大爷，说)
+    # questions no list could answer by their kind: a weather forecast, where to buy a thing, an opinion
+    asks_other: tuple[re.Pattern, ...] = ()
 
     @classmethod
     def from_json(cls, data: dict) -> "QuestionCues":
@@ -39,7 +41,7 @@ class QuestionCues:
         matters = tuple((re.compile(m["pattern"], re.I), m.get("hint", ""), m.get("hint_en", "")) for m in entries)
         return cls({k: compile_(v) for k, v in data.get("list_intent", {}).items()}, compile_(data.get("unanswerable", [])),
                    matters, tuple(bool(m.get("from_dev")) for m in entries), compile_(data.get("asks_fact", [])),
-                   compile_(data.get("relay", [])))
+                   compile_(data.get("relay", [])), compile_(data.get("asks_other", [])))
 
     def for_calibration(self) -> "QuestionCues":
         """These cues without the unlisted matters written from dev questions: the confidence models are fitted
@@ -72,8 +74,10 @@ class QuestionCues:
         return "", "", ""
 
     def any_unlisted(self, text: str) -> bool:
-        """Any cue of a fact or a matter no list holds in `text` (unlisted_fact, fact_question, unlisted_matter)."""
-        return bool(self.unlisted_fact(text) or self.fact_question(text) or self.unlisted_matter(text)[0])
+        """Any cue of a fact or a matter no list holds in `text` (unlisted_fact, fact_question, other_question,
+        unlisted_matter)."""
+        return bool(self.unlisted_fact(text) or self.fact_question(text) or self.other_question(text)
+                    or self.unlisted_matter(text)[0])
 
     def unlisted_fact(self, text: str) -> str:
         """The words of a precise cue of a fact no list holds (a phone number, opening hours), or ""."""
@@ -83,6 +87,12 @@ class QuestionCues:
         """The words asking how much or when (多少, 啥时候, 周几 …), or "": broader than `unlisted_fact`, since people
         also ask when a listed campaign comes round; a confidence feature of its own."""
         return _first(self.asks_fact, text)
+
+    def other_question(self, text: str) -> str:
+        """The words of a question no list could answer by its kind (a weather forecast: 明天下不下雨; where to buy a
+        thing or have it repaired: 哪有卖的, 有修电视的没; an opinion: 你觉得…, 态度差得很), or "": a confidence feature of
+        its own, like `fact_question`."""
+        return _first(self.asks_other, text)
 
 
 def _first(patterns: tuple[re.Pattern, ...], text: str) -> str:

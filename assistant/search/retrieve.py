@@ -239,6 +239,7 @@ class Retriever:
         if matter or not self.is_long(query):  # a long message mentions prices, weekends or a bank loan as context
             query.unlisted_fact = self.cues.unlisted_fact(text)
             query.fact_question = self.cues.fact_question(text)
+            query.other_question = self.cues.other_question(text)
             query.unlisted_matter, query.hint, query.hint_en = self.cues.unlisted_matter(text)
         query.departments = self.registry.mentions(text)
         if len(text) >= self.config.long_chars and (self.config.sentence_weight > 0 or self.config.sentence_slots > 0):
@@ -527,6 +528,7 @@ class Retriever:
                            if self.lexical is not None and self.config.unknown_words else 0.0),
             outside=query.outside,
             message_close_duties=min(close, MESSAGE_CLOSE_CAP) if long else 0.0,
+            other_question=float(bool(query.other_question)),
         )
 
     def _confidence(self, unit_scores: np.ndarray, allowed_units: np.ndarray, cue: bool) -> float:

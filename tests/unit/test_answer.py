@@ -83,6 +83,17 @@ def test_an_answered_question_for_a_fact_still_says_the_list_holds_no_such_facts
     assert compose(_result(by_id, ["basic-28"], tier=tier), registry, 1000).message == labels_for("zh")[tier]
 
 
+@pytest.mark.parametrize("tier", ["answer", "possibly", "not_in_list"])
+def test_a_question_no_list_could_answer_by_its_kind_says_the_list_holds_no_such_information(by_id, registry, tier):
+    """A forecast, a shop, an opinion (`other_question`): whatever the tier, the answer says the list holds none."""
+    result = _result(by_id, ["basic-72"], tier=tier, question="明天下不下雨 要浇地")
+    result.query.other_question = "下不下雨"
+    answer = compose(result, registry, 1000)
+    assert answer.message.endswith("不含天气预报、商品买卖和维修、个人评价这类信息。")
+    result.query.lang = "en"
+    assert compose(result, registry, 1000).message.endswith("it holds no weather forecasts, shops, repair services or opinions.")
+
+
 def test_a_matter_no_list_holds_gets_a_hint_marked_as_not_from_the_list(by_id, registry):
     result = _result(by_id, [], tier="not_in_list", question="离婚去哪办")
     result.query.unlisted_matter, result.query.hint = "离婚", "婚姻登记通常在县民政局婚姻登记处办理"

@@ -94,7 +94,7 @@ def test_unanswerable_cues_name_no_topic_of_the_list():
 
     cues = load_question_cues()
     texts = [t for d in load_duties() for t in (d.title, *(s.text for s in d.steps))]
-    for pattern in (*cues.unanswerable, *cues.asks_fact):
+    for pattern in (*cues.unanswerable, *cues.asks_fact, *cues.asks_other):
         found = [t for t in texts if pattern.search(t)]
         assert not found or pattern.pattern in INCIDENTAL_IN_THE_LIST, \
             f"cue {pattern.pattern!r} names list content: {found[0][:60]}"
@@ -120,6 +120,34 @@ def test_background_numbers_and_times_are_not_taken_for_a_question_of_fact(quest
 
     cues = load_question_cues()
     assert cues.fact_question(question) == "" and cues.unlisted_fact(question) == ""
+
+
+@pytest.mark.parametrize("question, asks", [("想要保险公司理赔员的电话", True), ("有没有兽医站的电话", True),
+                                             ("给我回个电话", False), ("村干部通过电话联系我们", False)])
+def test_a_phone_number_asked_for_is_a_fact_no_list_holds(question, asks):
+    from assistant.search.cues import load_question_cues
+
+    assert bool(load_question_cues().unlisted_fact(question)) == asks
+
+
+@pytest.mark.parametrize("question", ["明天下不下雨 要给麦子打药", "今天天气咋样", "后天有雪没", "明早零下几度",
+                                      "will it rain tomorrow", "哪有卖种羊的", "镇上有修电视的没", "灭火器去哪买便宜",
+                                      "where can I buy a water pump", "你觉得我们镇长干得咋样", "窗口那个人态度差得很",
+                                      "are you a robot"])
+def test_questions_no_list_could_answer_by_their_kind_are_recognised(question):
+    """A forecast, a shop, an opinion (the eleventh round's `asks_other`): a confidence feature of their own."""
+    from assistant.search.cues import load_question_cues
+
+    assert load_question_cues().other_question(question)
+
+
+@pytest.mark.parametrize("question", ["渠坏了找哪个部门修", "你觉得这事该找谁", "前几天下大雨把路冲坏了找谁",
+                                      "气象预警信息谁转发", "冰雹把庄稼打了能报灾不", "谁管流浪狗",
+                                      "who repairs the irrigation canal", "农业保险在哪办"])
+def test_listed_matters_are_not_taken_for_a_question_no_list_could_answer(question):
+    from assistant.search.cues import load_question_cues
+
+    assert load_question_cues().other_question(question) == ""
 
 
 def test_unlisted_matter_cues_name_nothing_the_list_holds(registry):

@@ -159,6 +159,10 @@ def test_features_say_whether_the_signals_agree(retriever):
     assert features.dense_agrees == 1.0 and features.question_agrees == 1.0 and features.margin > 0
     assert features.own_question >= features.own_text  # a similar question is word for word the question
     assert retriever.search("离婚去哪办").features.unlisted_matter == 1.0
+    # a forecast asked for is a question of its own kind (`other_question`), whatever duty words it shares
+    forecast = retriever.search("明天下不下雨 要抓流浪狗")
+    assert forecast.features.other_question == 1.0 and forecast.query.other_question == "下不下雨"
+    assert retriever.search("谁管流浪狗").features.other_question == 0.0
 
 
 OUTSIDE = [OutsideQuestion("快递到了去哪里取", "取快递", "快递驿站"), OutsideQuestion("身份证丢了怎么补办", "补办身份证", "派出所")]
