@@ -48,6 +48,7 @@ SOURCES = ("config.json", "modules.json", "tokenizer.json", "sentence_bert_confi
 PROBES = ["谁管流浪狗", "who handles stray dogs", "村民要开婚姻状况证明，找谁办？需要带什么材料", "  盖房子要审批吗 ",
           "县水利局需要镇上配合做什么", "负责流浪犬的捕捉、收容和处置工作。" * 12, "a"]
 MIN_COSINE = {"fp32": 0.99999, "int8": 0.99}
+BATCH_PAD_RATIO = 0.7  # a batch ends where the next text has fewer than 0.7 × its longest text's tokens
 DOCUMENT_BATCH = 8  # ONNX Runtime on 2-4 cores: batches of 4-8 texts are fastest (measured; 32 is ~15% slower)
 
 
@@ -122,6 +123,21 @@ def repair_hint(model_folder: Path, folder: Path, registered: bool) -> str:
 # Running
 
 
+def length_batches(lengths: list[int], size: int, ratio: float = BATCH_PAD_RATIO) -> list[list[int]]:
+    """Rows in batches of at most `size`, longest first; a batch ends early where the next text is shorter than
+    `ratio` × the batch's longest, since every text of a batch is padded to that length (a message's sentences:
+    one long sentence and three short ones cost four long ones in one batch; in two, 8 % less time on
+    messages-dev, the vectors the same)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and len(batches[-1]) < size and lengths[i] >= ratio * lengths[batches[-1][0]]:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
 class OnnxModel:
     """A sentence-transformers model run by ONNX Runtime (see the module docstring).
 
@@ -194,9 +210,10 @@ class OnnxModel:
                                                            providers=["CPUExecutionProvider"])
         return self._sessions[variant]
 
-    def features(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Token embeddings (scaled as the model's embedding layer does) and the attention mask, right-padded."""
-        encodings = self.tokenizer.encode_batch(texts)
+    def features(self, texts: list[str], encodings=None) -> tuple[np.ndarray, np.ndarray]:
+        """Token embeddings (scaled as the model's embedding layer does) and the attention mask, right-padded;
+        `encodings`: the texts already tokenised."""
+        encodings = encodings if encodings is not None else self.tokenizer.encode_batch(texts)
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(texts), width), dtype=np.int64)
         mask = np.zeros((len(texts), width), dtype=np.int64)
@@ -208,8 +225,8 @@ class OnnxModel:
             embedded = embedded * self.embed_scale
         return embedded, mask
 
-    def run(self, texts: list[str], variant: str = "fp32") -> np.ndarray:
-        embedded, mask = self.features(texts)
+    def run(self, texts: list[str], variant: str = "fp32", encodings=None) -> np.ndarray:
+        embedded, mask = self.features(texts, encodings)
         return self.session(variant).run(None, {"inputs_embeds": embedded, "attention_mask": mask})[0]
 
     def _encode(self, texts, prompt, variant, batch_size, progress, normalize) -> np.ndarray:
@@ -217,17 +234,15 @@ class OnnxModel:
         out = np.zeros((len(texts), self._dimension), dtype=np.float32)
         if not texts:
             return out
-        batch = max(1, min(batch_size, DOCUMENT_BATCH))
-        order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths together: little padding
-        starts = range(0, len(texts), batch)
+        encodings = self.tokenizer.encode_batch(texts)
+        batches = length_batches([len(e.ids) for e in encodings], max(1, min(batch_size, DOCUMENT_BATCH)))
         if progress:
             with contextlib.suppress(ImportError):
                 from tqdm.auto import tqdm
 
-                starts = tqdm(starts, desc="encode", unit="batch")
-        for start in starts:
-            rows = order[start : start + batch]
-            out[rows] = self.run([texts[i] for i in rows], variant)
+                batches = tqdm(batches, desc="encode", unit="batch")
+        for rows in batches:
+            out[rows] = self.run([texts[i] for i in rows], variant, [encodings[i] for i in rows])
         if normalize:
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out

@@ -466,6 +466,11 @@ class Retriever:
                                       unit_kept, topic, cue)
             if self.calibration is not None and self.config.calibrated:
                 tier, confidence, p_scope = self.calibration.tier(features)
+                if tier == "answer" and topic < self.config.related_threshold:
+                    # nothing in the list is near enough even to show for reference: never certain. The models were
+                    # fitted on what people ask; a thousand times "x" lies outside all of it (no dev question this
+                    # far from the list was answered, so the fit is unchanged)
+                    tier, confidence = "not_in_list", min(confidence, topic)
             else:
                 penalty = self.config.unlisted_fact_penalty if (query.unlisted_fact or query.unlisted_matter) else 0.0
                 tier = rule_tier(topic, penalty, self.config.decline_threshold, self.config.related_threshold)

@@ -189,3 +189,14 @@ def test_a_fallback_to_torch_says_so(tmp_path, monkeypatch, capsys):
     assert "answering with the torch backend" in capsys.readouterr().err
     assert models.backend_of(model) == ("torch", "OnnxUnavailable: the export does not reproduce the model")
     assert models.backend_note(model).startswith("torch — the ONNX backend could not be used")
+
+
+def test_texts_are_batched_longest_first_and_a_batch_ends_where_padding_would_waste_much():
+    """A message's sentences: one long and three short ones are not padded to the long one (onnx.length_batches)."""
+    from assistant.models.onnx import length_batches
+
+    assert length_batches([40, 12, 10, 35, 8], size=8) == [[0, 3], [1, 2], [4]]
+    assert length_batches([10] * 10, size=4) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert length_batches([], size=8) == []
+    rows = length_batches([5, 50, 7, 49, 6, 30], size=8)
+    assert sorted(i for batch in rows for i in batch) == list(range(6))  # every text once

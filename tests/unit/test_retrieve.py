@@ -148,6 +148,15 @@ def test_a_calibration_decides_the_tier_from_its_two_probabilities(duties, regis
     assert off.p_scope is None  # the rule, not the calibration
 
 
+def test_nothing_near_in_the_list_is_never_certain_whatever_the_calibration_says(duties, registry):
+    """A text further from every text of the list than `related_threshold` (nothing near enough even to show for
+    reference) is not answered, even where the fitted models extrapolate to "sure" (a thousand times "x")."""
+    sure = tiny_retriever(duties, registry, IDS, SIMILAR, calibration=constant(0.99, 0.99))
+    assert sure.search("谁管流浪狗").tier == "answer"
+    far = sure.with_config(sure.config.with_(related_threshold=1.01)).search("谁管流浪狗")
+    assert far.tier == "not_in_list" and not far.nearby and far.confidence < 0.99
+
+
 def test_a_calibration_for_another_model_is_not_used(duties, registry):
     other = constant(0.01, 0.01)
     other = Calibration("some-other-model", other.features, other.duty, other.scope, 0.6, 0.5, {})
