@@ -260,6 +260,9 @@ def test_politeness_is_not_a_matter():
     parts = sentences("领导您好！村里流浪狗越来越多，晚上出门都怕。另外低保怎么申请？麻烦你们了，盼复！")
     assert parts == ["村里流浪狗越来越多，晚上出门都怕。", "另外低保怎么申请？"]
     assert sentences("Hello. Who handles stray dogs in the village? Thanks.", "en") == ["Who handles stray dogs in the village?"]
+    # who writes is not a matter either; a sentence that also asks something stays
+    parts = sentences("领导好，我是半截沟村种地的，家里种了四十亩麦子。渠塌了谁来修？我是低保户，想问问咋续。")
+    assert parts == ["渠塌了谁来修？", "我是低保户，想问问咋续。"]
 
 
 def test_sentences_are_grouped_by_what_they_are_about():
