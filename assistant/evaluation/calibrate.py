@@ -42,7 +42,8 @@ REPEATS = 8  # … from this many different cuts into folds, the thresholds thei
 DEV_SETS = ("eval/questions/dev.jsonl", "eval/questions/dev_citizen.jsonl", "eval/questions/messages-dev.jsonl",
             "eval/questions/dev_twins.jsonl", "eval/questions/dev_counter.jsonl", "eval/questions/messages-dev2.jsonl",
             "eval/questions/dev_walkin.jsonl", "eval/questions/dev_citizen3.jsonl",
-            "eval/questions/dev_citizen4.jsonl", "eval/questions/messages-dev3.jsonl", "eval/questions/dev_citizen5.jsonl")
+            "eval/questions/dev_citizen4.jsonl", "eval/questions/messages-dev3.jsonl", "eval/questions/dev_citizen5.jsonl",
+            "eval/questions/messages-dev4.jsonl")
 ROUTE_DEV_SET = "eval/questions/minority-dev.jsonl"
 MAX_WRONG = 0.01  # the share of dev questions that may be answered with certainty and wrongly, out of fold …
 ROUTE_MAX_WRONG = 0.02  # … and for the route: its dev set has 93 questions, where 1 % is less than one question, so

@@ -330,6 +330,33 @@ def test_a_message_with_two_matters_gives_two_blocks(duties, registry):
     assert off.matters == []
 
 
+def test_a_messages_first_duty_that_is_no_matters_first_is_not_shown_as_certain(duties, registry, monkeypatch):
+    """The message's own first duty comes from the mean of its sentences' vectors; where it is the first duty of none
+    of its matters it fell between them, and the message is `possibly` (its matters keep their own tiers)."""
+    from dataclasses import replace
+
+    config = RetrievalConfig(pinyin=False, matter_background=0.0, long_chars=20)
+    retriever = tiny_retriever(duties, registry, IDS + ["basic-29", "basic-30", "coop-15"], SIMILAR, config=config,
+                               calibration=constant(0.99, 0.99))
+    message = "领导您好！我们村里流浪狗越来越多，街上的野狗谁来抓？另外我家困难，低保怎么申请，要什么材料？麻烦了。"
+    agreed = retriever.search(message)
+    assert agreed.tier == "answer" and agreed.hits[0].duty.id in {m.result.hits[0].duty.id for m in agreed.matters}
+    first = agreed.hits[0].duty.id
+    matters = retriever._matters
+
+    def elsewhere(*args, **kwargs):  # the same matters, each led by a duty other than the message's first
+        return [replace(m, result=replace(m.result, hits=[h for h in m.result.hits if h.duty.id != first]))
+                for m in matters(*args, **kwargs)]
+
+    monkeypatch.setattr(retriever, "_matters", elsewhere)
+    apart = retriever.search(message)
+    assert apart.hits[0].duty.id == first and apart.tier == "possibly"
+    assert all(m.result.tier == "answer" for m in apart.matters)
+    kept = retriever.with_config(config.with_(message_lead_in_matters=False))
+    monkeypatch.setattr(kept, "_matters", elsewhere)
+    assert kept.search(message).tier == "answer"
+
+
 def test_each_matter_is_read_for_facts_the_list_does_not_hold_once_the_matters_stand(duties, registry):
     """A whole message is not read for amounts and dates (it mentions them as background), but each of its matters
     is one request: 低保一个月能领多少钱 asks an amount, whatever the length of the message around it."""
