@@ -313,6 +313,10 @@ def test_announcing_the_matters_is_not_a_matter():
     parts = sentences("领导您好，我是二队的，有三个事。机井的水泵坏了谁修？斗渠塌了谁管？麻烦了。")
     assert parts == ["机井的水泵坏了谁修?", "斗渠塌了谁管?"] or parts == ["机井的水泵坏了谁修？", "斗渠塌了谁管？"]
     assert sentences("我是镇区住户，反映几个问题。一是流浪狗多。二是垃圾没人拉。")[0].startswith("一是")
+    # an announcement without a number, and a plea to look at the post, are not matters either
+    assert sentences("领导，反映个急事！村口小卖部堆了一车烟花爆竹。") == ["村口小卖部堆了一车烟花爆竹。"]
+    assert sentences("群里的领导帮忙看一哈。隔壁老马家的牛粪往渠里排。") == ["隔壁老马家的牛粪往渠里排。"]
+    assert sentences("我想反映个地界的事。邻居占了我家的地。")[0] == "我想反映个地界的事。"  # it names the matter
 
 
 def test_a_message_with_two_matters_gives_two_blocks(duties, registry):
