@@ -36,6 +36,7 @@ ABLATIONS: dict[str, dict] = {
     "− county-body cue": {"department_boost": 0.0},
     "− list-intent cue (收回/配合)": {"list_intent_boost": 0.0},
     "− relay frames (群众来问：… read as it is typed)": {"relay": False},
+    "− questions no list answers by their kind (天气预报, 哪有卖的, 你觉得…: other_question)": {"other_questions": False},
     "− a body's part as a whole (县发改委要镇上配合啥: the body's duties, answered)": {"body_part": False},
     "+ sentence scoring of long messages (weight 0.95)": {"sentence_weight": 0.95},
     "+ a place in the first five for a long message's other matter (sentence picks)": {"sentence_slots": 1},

@@ -239,7 +239,7 @@ class Retriever:
         if matter or not self.is_long(query):  # a long message mentions prices, weekends or a bank loan as context
             query.unlisted_fact = self.cues.unlisted_fact(text)
             query.fact_question = self.cues.fact_question(text)
-            query.other_question = self.cues.other_question(text)
+            query.other_question = self.cues.other_question(text) if self.config.other_questions else ""
             query.unlisted_matter, query.hint, query.hint_en = self.cues.unlisted_matter(text)
         query.departments = self.registry.mentions(text)
         if len(text) >= self.config.long_chars and (self.config.sentence_weight > 0 or self.config.sentence_slots > 0):
