@@ -22,6 +22,13 @@ from assistant.settings import current
 # -- parse ----------------------------------------------------------------------------------------------
 
 
+
+def json_line(value) -> str:
+    """One JSON Lines line, Chinese as it is, but the characters some readers take for line breaks (U+0085,
+    U+2028, U+2029: Python's str.splitlines does) escaped, so a question holding one stays on its line."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("\u0085", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
 def cmd_parse(args) -> int:
     from assistant.data.store import parse_source, render, write_atomic
 
@@ -146,10 +153,10 @@ def cmd_ask(args) -> int:
             failed += 1
             print(f"duty-assistant ask: question {number}: error: {err}", file=sys.stderr)
             if args.json:
-                print(json.dumps({"question": question, "error": str(err)}, ensure_ascii=False))
+                print(json_line({"question": question, "error": str(err)}))
             continue
         if args.json:
-            print(json.dumps(answer.to_json(), ensure_ascii=False))  # one JSON object per line (JSON Lines)
+            print(json_line(answer.to_json()))  # one JSON object per line (JSON Lines)
         else:
             print(render_text(answer, full=args.full))
             if len(questions) > 1:

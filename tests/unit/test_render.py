@@ -234,3 +234,15 @@ def test_a_message_with_matters_shows_one_block_each(by_id, registry):
     assert html.index("石料厂灰大得很") < html.index("流浪狗咬了娃娃") and '<details class="da-matter" open>' in html
     text = render_text(answer)
     assert text.startswith("这条留言涉及 2 件事：") and "2. “流浪狗咬了娃娃，谁管？”" in text
+
+
+def test_a_json_line_keeps_a_question_with_a_unicode_line_separator_on_one_line():
+    """`ask --json` writes JSON Lines: U+0085 / U+2028 / U+2029 inside a question (str.splitlines breaks on them)
+    are escaped, everything else (Chinese) is written as it is."""
+    import json
+
+    from assistant.cli import json_line
+
+    value = {"question": "谁管\x85流浪狗\u2028\u2029"}
+    line = json_line(value)
+    assert len(line.splitlines()) == 1 and json.loads(line) == value and "谁管" in line
