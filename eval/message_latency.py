@@ -38,7 +38,7 @@ def main() -> int:
     encode = assistant.retriever.encoder.queries
     times = {"short": [], "message": [], "long": []}
     bare = {"short": [], "message": [], "long": []}  # one encoding of the text alone: the floor of any design
-    parts = {"message": [], "long": []}  # the message's sentences in one batch: what the design encodes
+    parts = {"message": [], "long": []}  # the message's sentences in one call: what the design encodes
     matters = []
     for _ in range(args.rounds):
         for question, message, joined in zip(short, messages, long):
@@ -68,7 +68,7 @@ def main() -> int:
         f"{len(messages)} messages of eval/questions/messages-dev.jsonl (mean {chars:.0f} characters, split into "
         f"{sum(matters) / len(matters):.1f} matters on average) alternating with {len(short)} short dev questions, "
         f"{args.rounds} rounds, question memo off, backend {assistant.retriever.encoder.model.__class__.__name__}.", "",
-        "| | p50 ms | p95 ms | one encoding of the text alone, p50 ms | its sentences in one batch, p50 ms | "
+        "| | p50 ms | p95 ms | one encoding of the text alone, p50 ms | its sentences in one call, p50 ms | "
         "p50 ÷ short p50 |", "|---|---|---|---|---|---|",
         f"| short question | {p50['short']:.0f} | {p95['short']:.0f} | {floor['short']:.0f} | – | 1.00 |",
         f"| multi-matter message | {p50['message']:.0f} | {p95['message']:.0f} | {floor['message']:.0f} | "
@@ -76,10 +76,12 @@ def main() -> int:
         f"| 300-character message (two joined) | {p50['long']:.0f} | {p95['long']:.0f} | {floor['long']:.0f} | "
         f"{batch['long']:.0f} | {p50['long'] / p50['short']:.2f} |", "",
         f"Message p50 ÷ short p50 = **{ratio:.2f}** (target ≤ 3). Only the message's sentences are encoded, in one "
-        "batch; the message's own vector is their length-weighted mean and each matter's the mean of its "
+        "call (since the eleventh round in batches of similar length: a short sentence is not padded to a long one, "
+        "−10 % on the dev messages); the message's own vector is their length-weighted mean and each matter's the mean of its "
         "sentences', so nothing is encoded twice (until session 7 the whole message was encoded as well: 8.5×). "
-        "Encoding is most of the time, and a batch of sentences costs more than one encoding of the message they "
-        "make up (each call has a fixed part, and a batch pads every sentence to its longest).", "",
+        "Encoding is most of the time, and the sentences cost more than one encoding of the message they make up "
+        "(each sentence carries the model's query prompt, each batch has a fixed part and pads its sentences to its "
+        "longest).", "",
         f"The floor: encoding a text costs about a fixed part plus a part per token, so one encoding of the message "
         f"alone, with nothing else done, is already {floor['message'] / p50['short']:.1f}× a short question's whole "
         f"answer ({floor['message']:.0f} vs {p50['short']:.0f} ms), and one of a 300-character message "
