@@ -19,15 +19,15 @@ from assistant.options import add_config_options, config_from
 from assistant.settings import current
 
 
-# -- parse ----------------------------------------------------------------------------------------------
-
-
-
 def json_line(value) -> str:
     """One JSON Lines line, Chinese as it is, but the characters some readers take for line breaks (U+0085,
     U+2028, U+2029: Python's str.splitlines does) escaped, so a question holding one stays on its line."""
     text = json.dumps(value, ensure_ascii=False)
     return text.replace("\u0085", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+# -- parse ----------------------------------------------------------------------------------------------
+
 
 def cmd_parse(args) -> int:
     from assistant.data.store import parse_source, render, write_atomic
