@@ -132,7 +132,8 @@ def test_a_phone_number_asked_for_is_a_fact_no_list_holds(question, asks):
 
 @pytest.mark.parametrize("question", ["明天下不下雨 要给麦子打药", "今天天气咋样", "后天有雪没", "明早零下几度",
                                       "will it rain tomorrow", "哪有卖种羊的", "镇上有修电视的没", "灭火器去哪买便宜",
-                                      "where can I buy a water pump", "你觉得我们镇长干得咋样", "窗口那个人态度差得很",
+                                      "where can I buy a water pump", "镇上哪有修手机的", "有卖化肥的吗",
+                                      "你觉得我们镇长干得咋样", "窗口那个人态度差得很",
                                       "are you a robot"])
 def test_questions_no_list_could_answer_by_their_kind_are_recognised(question):
     """A forecast, a shop, an opinion (the eleventh round's `asks_other`): a confidence feature of their own."""
@@ -143,7 +144,8 @@ def test_questions_no_list_could_answer_by_their_kind_are_recognised(question):
 
 @pytest.mark.parametrize("question", ["渠坏了找哪个部门修", "你觉得这事该找谁", "前几天下大雨把路冲坏了找谁",
                                       "气象预警信息谁转发", "冰雹把庄稼打了能报灾不", "谁管流浪狗",
-                                      "who repairs the irrigation canal", "农业保险在哪办"])
+                                      "who repairs the irrigation canal", "农业保险在哪办", "路上有雪没人扫 谁管",
+                                      "一下雨没法走", "有卖假种子的 谁管", "村里有修路的吗"])
 def test_listed_matters_are_not_taken_for_a_question_no_list_could_answer(question):
     from assistant.search.cues import load_question_cues
 
