@@ -226,12 +226,12 @@ def compose(result: Result, registry: Registry, max_chars: int) -> Answer:
                 hint = lab["hint"].format(hint=lab["outside_hint"].format(matter=query.outside_matter,
                                                                           office=query.outside_office))
             message = "".join(sentences) if lang != "en" else " ".join(sentences)
-    if result.query.unlisted_fact or result.query.fact_question:
-        # asked how much or when: whatever the tier, the list cannot give the number or the date, only who handles it
-        message = (message + lab["unlisted_fact"]) if lang != "en" else f"{message} {lab['unlisted_fact']}"
-    elif result.query.other_question:
-        # a forecast, a shop, an opinion: whatever the tier, the list holds none of these
-        message = (message + lab["other_question"]) if lang != "en" else f"{message} {lab['other_question']}"
+    # asked how much or when, or for a forecast, a shop, an opinion: whatever the tier, the list cannot give it,
+    # only who handles the matter
+    kind = ("unlisted_fact" if result.query.unlisted_fact or result.query.fact_question
+            else "other_question" if result.query.other_question else "")
+    if kind:
+        message = (message + lab[kind]) if lang != "en" else f"{message} {lab[kind]}"
     matters = [compose(m.result, registry, max_chars) for m in result.matters]
     for matter, found in zip(matters, result.matters):
         matter.question = found.text

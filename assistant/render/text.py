@@ -59,13 +59,13 @@ def matter_lines(answer: Answer, quote: int = 60) -> list[str]:
         if matter.cards and matter.answered:
             c = matter.cards[0]
             lines.append(f"   [{lab['tier_' + matter.tier]}] {c.responsibility} — {c.citation} ({c.id})")
-        elif matter.cards:  # to check, or for reference only: the sentence that says so first, then the nearest duty
+            continue
+        # to check, or for reference only: the sentence that says so first, then the nearest duty if any
+        lines.append(f"   [{lab['tier_' + matter.tier]}] {matter.message}")
+        if matter.cards:
             c = matter.cards[0]
             role = lab["role_possibly" if matter.tier == "possibly" else "role_reference"]
-            lines.append(f"   [{lab['tier_' + matter.tier]}] {matter.message}")
             lines.append(f"   {role}{': ' if answer.lang == 'en' else '：'}{c.responsibility} — {c.citation} ({c.id})")
-        else:
-            lines.append(f"   [{lab['tier_' + matter.tier]}] {matter.message}")
     return lines
 
 
