@@ -30,6 +30,7 @@ ABLATIONS: dict[str, dict] = {
     "− lexicon rewrite (the question also embedded in the list's words: 新农合 → 基本医疗保险)": {"lexicon_rewrite": False},
     "− pinyin typo matching": {"pinyin": False},
     "− typo rewrite (the question also embedded with its typos corrected: 宅鸡地 → 宅基地)": {"typo_rewrite": False},
+    "− typos across jieba's cuts (打疫|描找 read as 疫苗 when the text then reads better)": {"typo_across_cuts": 0.0},
     "+ expansions in the embedded question": {"dense_expansion": True},
     "− BM25 (weight 0)": {"bm25_weight": 0.0},
     "BM25 weight 0.2": {"bm25_weight": 0.2},

@@ -42,6 +42,8 @@ class RetrievalConfig:
     outside_hint_min: float = 0.85  # a question "not in the list" this close to one of them is told where such
     # matters usually go (the office written beside it: general knowledge, marked as not from the list)
     typo_rewrite: bool = True  # … and with the typos pinyin matching found corrected (宅鸡地 → 宅基地)
+    typo_across_cuts: float = 6.0  # a typo jieba cut across (打疫|描找) is read as the list's word (疫苗) only when the
+    # corrected text reads this much better (log-likelihood of jieba's best cut); 0: only chunks on jieba's cuts
     rewrite_below: float = 0.75  # … only when the question's best duty scores below this (on the dev sets every
     # outcome the rewrite changed had a best duty under 0.73; above, it costs an encoding and changes nothing)
     lexicon_boost: float = 0.0  # added to duties whose text uses the list's words an everyday word maps to

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -209,25 +210,45 @@ class PinyinMatcher:
         """The list's words that misspelt chunks of `text` stand for (see `correction_pairs`)."""
         return [word for _, word in self.correction_pairs(text, cuts)]
 
-    def correction_pairs(self, text: str, cuts: set[int] | None = None) -> list[tuple[str, str]]:
+    def correction_pairs(self, text: str, cuts: set[int] | None = None, made_up: list[tuple[int, int]] = (),
+                         fluency: Callable[[str], float] | None = None, gain: float = 6.0) -> list[tuple[str, str]]:
         """(misspelt chunk of `text`, the list's word it stands for), each list word once.
 
         A chunk must start and end on word boundaries (`cuts`, character offsets; e.g. from jieba), must not
         itself be a known word, and must share a character with the word it is mapped to: a typo changes a
         character or two, it does not replace the whole word (事有 is not 石油).
+
+        A typo also misleads the word cutter: 打疫描找谁 is cut 打疫|描找, so 疫描 lies across a boundary. Such a chunk
+        is tried only where it overlaps a word the cutter made up (`made_up`: spans of words no dictionary holds)
+        and only when the corrected text reads better by `gain` in `fluency` (a log-likelihood of a text: jieba's
+        best cut by word frequencies): 打疫苗找谁 reads far better (+13), while 有个村民 → 有各村民 (−1) or 粪水直接 →
+        粪水质接 (−3) read worse and are left alone. Such a chunk never overlaps one already found (宅鸡地, then not 鸡地).
         """
         found: list[tuple[str, str]] = []
+        taken: list[tuple[int, int]] = []
+        base: list[float] = []  # fluency of `text`, once needed
+
+        def reads_better(begin: int, end: int, word: str) -> bool:
+            base[:] = base or [fluency(text)]
+            return fluency(text[:begin] + word + text[end:]) - base[0] >= gain
+
         for match in re.finditer(r"[\u4e00-\u9fff]{2,}", text):
             run, offset = match.group(), match.start()
             for size in (4, 3, 2):
                 for start in range(0, len(run) - size + 1):
-                    if cuts is not None and (offset + start not in cuts or offset + start + size not in cuts):
+                    begin, end = offset + start, offset + start + size
+                    aligned = cuts is None or (begin in cuts and end in cuts)
+                    if not aligned and (fluency is None or not any(s < end and begin < e for s, e in made_up)):
                         continue
-                    chunk = run[start : start + size]
+                    if not aligned and any(s < end and begin < e for s, e in taken):
+                        continue
+                    chunk = run[start:start + size]
                     if chunk in self.known:
                         continue
                     for word in self.by_sound.get(self.sound(chunk), []):
                         if (word != chunk and set(word) & set(chunk) and word not in text
-                                and all(word != w for _, w in found)):
+                                and all(word != w for _, w in found)
+                                and (aligned or reads_better(begin, end, word))):
                             found.append((chunk, word))
+                            taken.append((begin, end))
         return found

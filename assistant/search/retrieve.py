@@ -23,6 +23,7 @@ from assistant.search.confidence import MESSAGE_CLOSE_CAP, Calibration, Features
 from assistant.search.encode import Encoder
 from assistant.search import matters
 from assistant.search.lexical import LexicalScorer
+from assistant.search.segment import fluency, word_cuts
 from assistant.errors import QuestionError
 from assistant.search.cues import LexiconEntry, QuestionCues
 from assistant.search.query import (PinyinMatcher, Query, clean, corrected, language, lexicon_pairs, rewritten,
@@ -95,16 +96,6 @@ class Matter:
     text: str
     result: Result
     sentences: list[int] = field(default_factory=list)  # indices of the message's sentences
-
-
-def word_boundaries(text: str) -> set[int]:
-    """Character offsets where jieba puts a word boundary."""
-    import jieba
-
-    cuts = {0, len(text)}
-    for _, start, end in jieba.tokenize(text):
-        cuts.update((start, end))
-    return cuts
 
 
 def with_sentence_picks(order: list[int], sentence_scores: np.ndarray, allowed: np.ndarray, slots: int,
@@ -220,7 +211,9 @@ class Retriever:
                 other = rewritten(text, self.lexicon)
                 query.rewrite = other if other != text else ""
         if self.config.pinyin and self.pinyin:
-            pairs = self.pinyin.correction_pairs(text, word_boundaries(text))
+            cuts, made_up = word_cuts(text, self.pinyin.known)
+            across = self.config.typo_across_cuts
+            pairs = self.pinyin.correction_pairs(text, cuts, made_up, fluency if across > 0 else None, across)
             query.corrections = [word for _, word in pairs]
             query.readings += pairs
             if pairs and self.config.typo_rewrite:

@@ -30,3 +30,28 @@ def segmenter():
                 jieba.setLogLevel(60)
                 _ready = True
     return jieba
+
+
+def word_cuts(text: str, known: set[str] | frozenset = frozenset()) -> tuple[set[int], list[tuple[int, int]]]:
+    """Where jieba cuts `text` (character offsets, both ends included), and the spans of the words of two or more
+    characters it made up (its HMM joins characters no dictionary word covers; `known`: the words that are real).
+    A made-up word is where a typo usually sits: 打疫描找谁 is cut 打疫|描找."""
+    cuts = {0, len(text)}
+    made_up: list[tuple[int, int]] = []
+    for word, start, end in segmenter().tokenize(text):
+        cuts.update((start, end))
+        if end - start >= 2 and word not in known and all("\u4e00" <= c <= "\u9fff" for c in word):
+            made_up.append((start, end))
+    return cuts, made_up
+
+
+def fluency(text: str) -> float:
+    """How well `text` reads as Chinese: the log-probability of jieba's best cut of it by its dictionary's word
+    frequencies (a unigram language model; higher is better). 打疫苗找谁 reads 13 better than 打疫描找谁."""
+    if not text:
+        return 0.0
+    tokenizer = segmenter().dt
+    tokenizer.check_initialized()
+    route: dict = {}
+    tokenizer.calc(text, tokenizer.get_DAG(text), route)
+    return route[0][0]

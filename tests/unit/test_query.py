@@ -73,6 +73,27 @@ def test_corrected_puts_the_lists_word_in_place_of_the_typo():
     assert corrected("谁管流浪狗", []) == "谁管流浪狗"
 
 
+def test_a_typo_across_the_cutters_boundaries_is_read_only_when_the_text_then_reads_better():
+    matcher = PinyinMatcher({"疫苗", "各村"}, known={"打", "找谁", "有个", "村民"})
+    # 打疫描找谁 cut 打疫|描找: the chunk 疫描 lies across a cut, inside words the cutter made up
+    cuts, made_up = {0, 2, 4, 5}, [(0, 2), (2, 4)]
+    fluency = {"打疫描找谁": -40.0, "打疫苗找谁": -27.0}.get
+    assert matcher.correction_pairs("打疫描找谁", cuts, made_up, fluency) == [("疫描", "疫苗")]
+    assert matcher.correction_pairs("打疫描找谁", cuts, made_up, None) == []  # across cuts: off
+    assert matcher.correction_pairs("打疫描找谁", cuts, [], fluency) == []  # no made-up word there
+    # 有个村民 → 有各村民 sounds the same but reads worse: left alone
+    assert matcher.correction_pairs("有个村民", {0, 2, 4}, [(1, 3)], {"有个村民": -20.0, "有各村民": -21.0}.get) == []
+
+
+def test_jiebas_fluency_prefers_the_corrected_text():
+    from assistant.search.segment import fluency, word_cuts
+
+    assert fluency("打疫苗找谁") - fluency("打疫描找谁") > 6
+    assert fluency("有各村民") < fluency("有个村民")
+    cuts, made_up = word_cuts("打疫描找谁", {"打", "找谁"})
+    assert 0 in cuts and 5 in cuts and made_up  # the misspelt part is a word jieba made up
+
+
 def test_pinyin_leaves_known_words_alone():
     matcher = PinyinMatcher({"低保"}, known={"低保", "地宝"})
     assert matcher.corrections("地宝") == []
