@@ -85,13 +85,22 @@ class Features:
     other_question: float = 0.0
 
     def vector(self) -> np.ndarray:
-        return np.array([getattr(self, f.name) for f in fields(self)], dtype=np.float64)
+        """What the models read: every feature, then the products of INTERACTIONS."""
+        values = [getattr(self, f.name) for f in fields(self)]
+        return np.array(values + [getattr(self, a) * getattr(self, b) for a, b in INTERACTIONS], dtype=np.float64)
 
     def to_json(self) -> dict:
         return {k: round(float(v), 4) for k, v in asdict(self).items()}
 
 
-FEATURE_NAMES = tuple(f.name for f in fields(Features))
+# pairs of features whose product the models read as well (twelfth round): a linear model adds its evidence up, but
+# some evidence counts only together — the margin means more when the dense signal's own best duty is the first,
+# and the duty's own wording matching means more when BM25 agrees. Chosen by forward selection among pairs of ten
+# features on the dev sets, out of fold (right and answered at 1 % confidently wrong, ten other fold cuts than the
+# selection's: 0.917 -> 0.921; all 36 pairs of nine features gave about the same)
+INTERACTIONS = (("outside", "dense_agrees"), ("own_text", "bm25_agrees"), ("margin", "dense_agrees"),
+                ("bm25_agrees", "dense_agrees"))
+FEATURE_NAMES = tuple(f.name for f in fields(Features)) + tuple(f"{a}*{b}" for a, b in INTERACTIONS)
 # the most close duties a long dev message had: the weight learnt for them (positive) must not be extrapolated to a
 # text where every duty is equally close (a thousand times "x" was answered as certain without this cap)
 MESSAGE_CLOSE_CAP = 2.0

@@ -8,7 +8,7 @@ import pytest
 
 from assistant.domain import ListKind, OutsideQuestion
 from assistant.search.config import RetrievalConfig
-from assistant.search.confidence import FEATURE_NAMES, Calibration, LogisticModel
+from assistant.search.confidence import FEATURE_NAMES, INTERACTIONS, Calibration, LogisticModel
 from assistant.search.retrieve import Filters
 from tests.unit.fakes import tiny_retriever
 
@@ -143,7 +143,8 @@ def test_a_calibration_decides_the_tier_from_its_two_probabilities(duties, regis
     result = calibrated.search("谁管流浪狗")
     assert result.tier == tier and result.confidence == pytest.approx(p_duty * p_scope)
     assert result.p_scope == pytest.approx(p_scope)
-    assert result.features is not None and set(result.features.to_json()) == set(FEATURE_NAMES)
+    assert result.features is not None and len(result.features.vector()) == len(FEATURE_NAMES)
+    assert set(result.features.to_json()) | {f"{a}*{b}" for a, b in INTERACTIONS} == set(FEATURE_NAMES)
     off = calibrated.with_config(calibrated.config.with_(calibrated=False)).search("谁管流浪狗")
     assert off.p_scope is None  # the rule, not the calibration
 
@@ -446,3 +447,15 @@ def test_the_outside_questions_file_is_read_and_a_bad_line_named(tmp_path):
         load_outside_questions(file)
     file.write_text(good, encoding="utf-8")
     assert load_outside_questions(file) == [OutsideQuestion("离婚去哪办", "离婚登记", "县民政局婚姻登记处")]
+
+
+def test_the_models_read_each_interaction_as_the_product_of_its_two_features():
+    from dataclasses import fields
+
+    from assistant.search.confidence import Features
+
+    names = [f.name for f in fields(Features)]
+    values = {name: float(i + 1) for i, name in enumerate(names)}
+    vector = Features(**values).vector()
+    assert list(vector[:len(names)]) == [values[n] for n in names]
+    assert list(vector[len(names):]) == [values[a] * values[b] for a, b in INTERACTIONS]
