@@ -81,10 +81,10 @@ def test_lexicon_out_of_scope_and_dismiss(copy):
     opened, feedback, desk = copy
     with pytest.raises(ReviewError, match="not the list's words"):
         desk.lexicon("狗证", "养犬登记证书", "test")
-    change = desk.lexicon("遛狗不拴绳", "文明养犬", "everyday wording; list wording at coop-19", by="tester")
+    change = desk.lexicon("狗放出来不拴", "文明养犬", "everyday wording; list wording at coop-19", by="tester")
     desk.apply(change, "tester", confirmed=True)
-    assert any(e.everyday == "遛狗不拴绳" for e in opened.retriever.lexicon)
-    assert "遛狗不拴绳\t文明养犬\teveryday wording" in opened.settings.lexicon.read_text(encoding="utf-8")
+    assert any(e.everyday == "狗放出来不拴" for e in opened.retriever.lexicon)
+    assert "狗放出来不拴\t文明养犬\teveryday wording" in opened.settings.lexicon.read_text(encoding="utf-8")
     answer = opened.ask("今天天气怎么样 13812345678")
     answer_id = feedback.remember(answer)
     feedback.mark(answer_id, "not_in_list")
