@@ -449,6 +449,14 @@ def test_the_outside_questions_file_is_read_and_a_bad_line_named(tmp_path):
     assert load_outside_questions(file) == [OutsideQuestion("离婚去哪办", "离婚登记", "县民政局婚姻登记处")]
 
 
+def test_a_question_for_a_fact_no_list_holds_is_never_answered_however_sure_the_models_are(duties, registry):
+    calibrated = tiny_retriever(duties, registry, IDS, SIMILAR, calibration=constant(0.99, 0.99))
+    amount = calibrated.search("低保一个月能领多少钱")
+    assert amount.query.unlisted_fact and amount.tier == "possibly" and amount.confidence == 0.0
+    assert amount.hits[0].duty.id == "basic-28"  # the duty that handles the topic is still shown, to check
+    assert calibrated.search("低保怎么申请").tier == "answer"
+
+
 def test_the_models_read_each_interaction_as_the_product_of_its_two_features():
     from dataclasses import fields
 
