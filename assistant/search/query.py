@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -210,7 +210,7 @@ class PinyinMatcher:
         """The list's words that misspelt chunks of `text` stand for (see `correction_pairs`)."""
         return [word for _, word in self.correction_pairs(text, cuts)]
 
-    def correction_pairs(self, text: str, cuts: set[int] | None = None, made_up: list[tuple[int, int]] = (),
+    def correction_pairs(self, text: str, cuts: set[int] | None = None, made_up: Sequence[tuple[int, int]] = (),
                          fluency: Callable[[str], float] | None = None, gain: float = 6.0) -> list[tuple[str, str]]:
         """(misspelt chunk of `text`, the list's word it stands for), each list word once.
 
