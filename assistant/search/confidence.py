@@ -80,8 +80,9 @@ class Features:
     # precise, because people also ask when a listed campaign comes round (one feature for both cost 0.02 of right
     # and answered on the earlier dev sets, out of fold)
     fact_question: float = 0.0
-    # asks what no list could hold by its kind: a weather forecast, where to buy or repair a thing, an opinion
-    # (QuestionCues.asks_other; eleventh round): 明天下不下雨 要浇地 is close to the irrigation duties in every signal
+    # asks what no list could hold by its kind: a weather forecast, where to buy or repair a thing, an opinion or
+    # advice, whether a call or a text is genuine (QuestionCues.asks_other; eleventh and twelfth rounds): 明天下不下雨
+    # 要浇地 is close to the irrigation duties in every signal
     other_question: float = 0.0
 
     def vector(self) -> np.ndarray:

@@ -63,7 +63,8 @@ class RetrievalConfig:
     # confidently wrong 0.075 -> 0.025, right and answered 0.925 -> 0.900; dev / dev2 / dev3 r&a 0.944 -> 0.917,
     # 0.975 unchanged, 0.975 -> 0.950)
     message_lead_in_matters: bool = True
-    # read questions no list could answer by their kind (a forecast, where to buy, an opinion: asks_other) — the
+    # read questions no list could answer by their kind (a forecast, where to buy, an opinion or advice, whether a
+    # call or a text is genuine: asks_other) — the
     # `other_question` feature and the answer's sentence; off: the feature is 0 as for any other question
     other_questions: bool = True
     matter_cues: bool = True  # a matter is read for facts and matters no list holds (多少钱, 结婚证), however long

@@ -31,7 +31,8 @@ class QuestionCues:
     from_dev: tuple[bool, ...] = ()  # per unlisted matter: written after reading dev questions (see for_calibration)
     asks_fact: tuple[re.Pattern, ...] = ()  # interrogatives of amount and time (多少, 啥时候): broader than unanswerable
     relay: tuple[re.Pattern, ...] = ()  # the frame of a relayed question at its start (群众来问：, 窗口来了个大爷，说)
-    # questions no list could answer by their kind: a weather forecast, where to buy a thing, an opinion
+    # questions no list could answer by their kind: a weather forecast, where to buy a thing, an opinion or advice,
+    # whether a call or a text is genuine
     asks_other: tuple[re.Pattern, ...] = ()
 
     @classmethod
@@ -90,8 +91,8 @@ class QuestionCues:
 
     def other_question(self, text: str) -> str:
         """The words of a question no list could answer by its kind (a weather forecast: 明天下不下雨; where to buy a
-        thing or have it repaired: 哪有卖的, 有修电视的没; an opinion: 你觉得…, 态度差得很), or "": a confidence feature of
-        its own, like `fact_question`."""
+        thing or have it repaired: 哪有卖的, 有修电视的没; an opinion or advice: 你觉得…, 态度差得很, 你说值不值得; whether
+        a call or a text is genuine: 短信说…是真的吗), or "": a confidence feature of its own, like `fact_question`."""
         return _first(self.asks_other, text)
 
 

@@ -178,6 +178,11 @@ def corrected(text: str, pairs: list[tuple[str, str]]) -> str:
                                for m in re.finditer(re.escape(chunk), text)))
 
 
+def _overlaps(begin: int, end: int, spans) -> bool:
+    """Whether the characters begin…end share one with any (start, end) of `spans`."""
+    return any(start < end and begin < stop for start, stop in spans)
+
+
 @lru_cache(maxsize=1 << 16)
 def _sound(word: str) -> str:
     """A word's pinyin, remembered: a question tries every 2–4 character chunk, a message's matters the same
@@ -238,9 +243,8 @@ class PinyinMatcher:
                 for start in range(0, len(run) - size + 1):
                     begin, end = offset + start, offset + start + size
                     aligned = cuts is None or (begin in cuts and end in cuts)
-                    if not aligned and (fluency is None or not any(s < end and begin < e for s, e in made_up)):
-                        continue
-                    if not aligned and any(s < end and begin < e for s, e in taken):
+                    if not aligned and (fluency is None or not _overlaps(begin, end, made_up) or
+                                        _overlaps(begin, end, taken)):
                         continue
                     chunk = run[start:start + size]
                     if chunk in self.known:
