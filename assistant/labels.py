@@ -15,8 +15,8 @@ LABELS = {
         # the fixed sentences of an answer
         "answer": "答复依据：",
         "not_found": "清单中没有找到能回答这个问题的事项。",
-        "unlisted_fact": "履职清单只写明由谁负责、怎么办理，不含电话、时间、金额、到账情况、姓名、地址这类信息。",
-        "other_question": "履职清单只写明由谁负责、怎么办理，不含天气预报、商品买卖和维修、个人评价和建议、来电短信真假这类信息。",
+        "unlisted_fact": "履职清单只写明由谁负责、怎么办理，不含电话、时间、金额和数量、年龄条件、到账情况、姓名、地址这类信息。",
+        "other_question": "履职清单只写明由谁负责、怎么办理，不含天气预报、商品买卖和维修、个人评价和建议（包括用药）、来电短信真假这类信息。",
         "possibly": "不能确定清单中是哪一项：以下事项可能相关，请核对后再答复。",
         "possibly_related": "可能相关的事项（请核对）：",
         "reference": "最接近的事项（仅供参考，并不回答这个问题）：",
@@ -104,8 +104,8 @@ LABELS = {
     "en": {
         "answer": "Answer from the list:",
         "not_found": "Nothing in the duty list answers this question.",
-        "unlisted_fact": "The duty list says who handles what and how; it holds no phone numbers, hours, amounts, payment status, names or addresses.",
-        "other_question": "The duty list says who handles what and how; it holds no weather forecasts, shops, repair services, opinions or advice, or whether a call or message is genuine.",
+        "unlisted_fact": "The duty list says who handles what and how; it holds no phone numbers, hours, amounts or counts, age limits, payment status, names or addresses.",
+        "other_question": "The duty list says who handles what and how; it holds no weather forecasts, shops, repair services, opinions or advice (medicines included), or whether a call or message is genuine.",
         "possibly": "It is not certain which item of the list this is: the items below may be related; please check before answering.",
         "possibly_related": "Possibly related items (please check):",
         "reference": "Nearest items (for reference only; they do not answer the question):",

@@ -66,7 +66,7 @@ def test_api_ask_bad_question_is_a_clear_error(server):
         client.predict("？？？", api_name="/ask")
     assert "Traceback" not in str(err.value)
     declined = client.predict("今天天气怎么样", api_name="/ask")
-    assert declined["answered"] is False and declined["message"] == "清单中没有找到能回答这个问题的事项。履职清单只写明由谁负责、怎么办理，不含天气预报、商品买卖和维修、个人评价和建议、来电短信真假这类信息。"
+    assert declined["answered"] is False and declined["message"] == "清单中没有找到能回答这个问题的事项。履职清单只写明由谁负责、怎么办理，不含天气预报、商品买卖和维修、个人评价和建议（包括用药）、来电短信真假这类信息。"
 
 
 @pytest.mark.model
@@ -180,7 +180,7 @@ def test_browser_example_not_found_and_copy(page):
     # the message after its tier badge (清单未涉及, added by the trust work, issue 13)
     # … and a forecast asked for is a question no list could answer by its kind (eleventh round): it says so
     assert answer.locator(".da-not-found").inner_text().strip().endswith(" 清单中没有找到能回答这个问题的事项。"
-                                                                         "履职清单只写明由谁负责、怎么办理，不含天气预报、商品买卖和维修、个人评价和建议、来电短信真假这类信息。")
+                                                                         "履职清单只写明由谁负责、怎么办理，不含天气预报、商品买卖和维修、个人评价和建议（包括用药）、来电短信真假这类信息。")
     assert answer.locator(".da-role-answer").count() == 0
     answer.locator("button.da-copy").click()
     page.wait_for_timeout(300)

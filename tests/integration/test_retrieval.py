@@ -41,7 +41,7 @@ def test_a_named_county_body_returns_its_items(assistant):
 def test_weather_is_declined(assistant):
     answer = assistant.ask("今天乌鲁木齐天气怎么样")
     assert not answer.answered
-    assert answer.message == "清单中没有找到能回答这个问题的事项。履职清单只写明由谁负责、怎么办理，不含天气预报、商品买卖和维修、个人评价和建议、来电短信真假这类信息。"
+    assert answer.message == "清单中没有找到能回答这个问题的事项。履职清单只写明由谁负责、怎么办理，不含天气预报、商品买卖和维修、个人评价和建议（包括用药）、来电短信真假这类信息。"
     # a forecast asked for farm work shares the irrigation duties' words, but is not one of them (eleventh round)
     forecast = assistant.ask("后天下不下雨 地要不要浇")
     assert forecast.tier != "answer" and "不含天气预报" in forecast.message

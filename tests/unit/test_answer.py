@@ -66,7 +66,7 @@ def test_a_declined_question_for_a_fact_no_list_holds_says_so(by_id, registry):
     result.query.unlisted_fact = "多少钱"
     answer = compose(result, registry, 1000)
     assert answer.message == ("清单中没有找到能回答这个问题的事项。"
-                              "履职清单只写明由谁负责、怎么办理，不含电话、时间、金额、到账情况、姓名、地址这类信息。")
+                              "履职清单只写明由谁负责、怎么办理，不含电话、时间、金额和数量、年龄条件、到账情况、姓名、地址这类信息。")
     assert [c.role for c in answer.cards] == ["reference"] and answer.cards[0].id == "basic-28"
     result.query.lang = "en"
     assert "The duty list says who handles what and how" in compose(result, registry, 1000).message
@@ -79,7 +79,7 @@ def test_an_answered_question_for_a_fact_still_says_the_list_holds_no_such_facts
     result.query.fact_question = "什么时候"
     answer = compose(result, registry, 1000)
     assert answer.message.startswith(labels_for("zh")[tier])
-    assert answer.message.endswith("不含电话、时间、金额、到账情况、姓名、地址这类信息。")
+    assert answer.message.endswith("不含电话、时间、金额和数量、年龄条件、到账情况、姓名、地址这类信息。")
     assert compose(_result(by_id, ["basic-28"], tier=tier), registry, 1000).message == labels_for("zh")[tier]
 
 
@@ -89,9 +89,9 @@ def test_a_question_no_list_could_answer_by_its_kind_says_the_list_holds_no_such
     result = _result(by_id, ["basic-72"], tier=tier, question="明天下不下雨 要浇地")
     result.query.other_question = "下不下雨"
     answer = compose(result, registry, 1000)
-    assert answer.message.endswith("不含天气预报、商品买卖和维修、个人评价和建议、来电短信真假这类信息。")
+    assert answer.message.endswith("不含天气预报、商品买卖和维修、个人评价和建议（包括用药）、来电短信真假这类信息。")
     result.query.lang = "en"
-    assert compose(result, registry, 1000).message.endswith("it holds no weather forecasts, shops, repair services, opinions or advice, or whether a call or message is genuine.")
+    assert compose(result, registry, 1000).message.endswith("it holds no weather forecasts, shops, repair services, opinions or advice (medicines included), or whether a call or message is genuine.")
 
 
 def test_a_matter_no_list_holds_gets_a_hint_marked_as_not_from_the_list(by_id, registry):
