@@ -151,11 +151,26 @@ def test_a_phone_number_asked_for_is_a_fact_no_list_holds(question, asks):
     assert bool(load_question_cues().unlisted_fact(question)) == asks
 
 
+@pytest.mark.parametrize("question, asks", [("今年的粮补几月份打到卡上", True), ("低保几月发", True),
+                                             ("高龄津贴 多大岁数才能领", True), ("几岁能办老年证", True),
+                                             ("How many mu of farmland does the town have?", True),
+                                             ("What are the fees for a marriage certificate?", True),
+                                             ("Unlicensed tutoring class charging fees. Who checks it?", False),
+                                             ("我七十多岁了 低保咋申请", False), ("几月份的事了还没人管", False)])
+def test_a_month_an_age_limit_or_a_count_asked_for_is_a_fact_no_list_holds(question, asks):
+    """The thirteenth round's fact cues: in which month a payment comes, an age limit, English "how many"; a fee
+    mentioned in passing is not one asked for."""
+    from assistant.search.cues import load_question_cues
+
+    assert bool(load_question_cues().unlisted_fact(question)) == asks
+
+
 @pytest.mark.parametrize("question", ["明天下不下雨 要给麦子打药", "今天天气咋样", "后天有雪没", "明早零下几度",
                                       "will it rain tomorrow", "哪有卖种羊的", "镇上有修电视的没", "灭火器去哪买便宜",
                                       "where can I buy a water pump", "镇上哪有修手机的", "有卖化肥的吗",
                                       "你觉得我们镇长干得咋样", "窗口那个人态度差得很",
-                                      "are you a robot"])
+                                      "are you a robot", "奶奶高血压 吃啥药好", "娃感冒了喝什么药",
+                                      "what medicine should my father take"])
 def test_questions_no_list_could_answer_by_their_kind_are_recognised(question):
     """A forecast, a shop, an opinion (the eleventh round's `asks_other`): a confidence feature of their own."""
     from assistant.search.cues import load_question_cues
