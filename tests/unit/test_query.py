@@ -238,6 +238,10 @@ def test_calibration_fits_without_the_cues_written_from_dev_questions():
     assert len(fitting.unlisted_matters) == len(cues.unlisted_matters) - sum(cues.from_dev)
     assert cues.unlisted_matter("二手车过户去哪办")[0] and not fitting.unlisted_matter("二手车过户去哪办")[0]
     assert fitting.unlisted_matter("离婚去哪办")[0] == "离婚"  # the cues written from the list's structure stay
+    # since the thirteenth round facts and kinds of question too (粮补几月份打到卡上; 吃啥药好)
+    assert cues.unlisted_fact("今年的粮补几月份打到卡上") and not fitting.unlisted_fact("今年的粮补几月份打到卡上")
+    assert cues.other_question("奶奶高血压 吃啥药好") and not fitting.other_question("奶奶高血压 吃啥药好")
+    assert fitting.unlisted_fact("兽医站电话多少") and fitting.other_question("明天下不下雨")
 
 
 def test_unknown_words_are_the_words_no_duty_or_similar_question_uses():
