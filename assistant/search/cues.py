@@ -57,15 +57,12 @@ class QuestionCues:
         some of them would make them look easier than questions no cue was written for (the thresholds came out too
         lenient: the thirteenth round's fact and advice cues, fitted with, lowered the answer threshold 0.80 ->
         0.77, and fresh question sets showed more certain answers wrong)."""
-        def without(items: tuple, flags: tuple[bool, ...]) -> tuple:
-            return tuple(item for item, dev in zip(items, flags or (False,) * len(items)) if not dev)
-
-        return replace(self, unlisted_matters=without(self.unlisted_matters, self.from_dev),
-                       from_dev=tuple(False for _ in without(self.unlisted_matters, self.from_dev)),
-                       unanswerable=without(self.unanswerable, self.unanswerable_from_dev),
-                       unanswerable_from_dev=tuple(False for _ in without(self.unanswerable, self.unanswerable_from_dev)),
-                       asks_other=without(self.asks_other, self.other_from_dev),
-                       other_from_dev=tuple(False for _ in without(self.asks_other, self.other_from_dev)))
+        matters = _kept(self.unlisted_matters, self.from_dev)
+        unanswerable = _kept(self.unanswerable, self.unanswerable_from_dev)
+        other = _kept(self.asks_other, self.other_from_dev)
+        return replace(self, unlisted_matters=matters, from_dev=(False,) * len(matters), unanswerable=unanswerable,
+                       unanswerable_from_dev=(False,) * len(unanswerable), asks_other=other,
+                       other_from_dev=(False,) * len(other))
 
     def lists(self, text: str) -> list[str]:
         return [kind for kind, patterns in self.list_intent.items() if any(p.search(text) for p in patterns)]
@@ -111,6 +108,11 @@ class QuestionCues:
         return _first(self.asks_other, text)
 
 
+def _kept(items: tuple, from_dev: tuple[bool, ...]) -> tuple:
+    """The items not marked as written from dev questions (no marks: all of them)."""
+    return tuple(item for item, dev in zip(items, from_dev or (False,) * len(items)) if not dev)
+
+
 def _first(patterns: tuple[re.Pattern, ...], text: str) -> str:
     for pattern in patterns:
         m = pattern.search(text)
@@ -144,5 +146,7 @@ def load_question_cues(path: Path | None = None) -> QuestionCues:
         return QuestionCues()
     try:
         return QuestionCues.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, re.error) as err:
-        raise DataError(f"{path}: not valid ({err}); fix the file by hand or restore it with git") from None
+    except (json.JSONDecodeError, re.error, KeyError, TypeError) as err:
+        # KeyError / TypeError: a cue object without its "pattern", or a pattern that is not a string
+        raise DataError(f"{path}: not valid ({type(err).__name__}: {err}); fix the file by hand or restore it with "
+                        "git") from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from assistant.search.query import PinyinMatcher, clean, language, lexicon_matches, lexicon_pairs, rewritten, searchable, split_sentences
@@ -273,3 +275,15 @@ def test_the_frame_of_a_relayed_question_is_told_apart(question, frame):
     from assistant.search.cues import load_question_cues
 
     assert load_question_cues().relay_frame(question) == frame
+
+
+def test_a_cue_object_without_its_pattern_is_a_clear_error(tmp_path):
+    """A cue written as {"pattern": …, "from_dev": true} (thirteenth round) must name its pattern."""
+    from assistant.errors import DataError
+    from assistant.search.cues import load_question_cues
+
+    path = tmp_path / "question_cues.json"
+    path.write_text(json.dumps({"unanswerable": [{"from_dev": True}]}), encoding="utf-8")
+    with pytest.raises(DataError, match="question_cues.json: not valid.*restore it with git"):
+        load_question_cues(path)
+
