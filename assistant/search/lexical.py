@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 
-from assistant.search.segment import segmenter
+from assistant.search.segment import HAN_WORD, segmenter
 
 _WORD = re.compile(r"[\u4e00-\u9fff]+|[A-Za-z]+|\d+")
 # Function words and the question words people wrap around a topic carry no topic.
@@ -32,13 +32,10 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
-_HAN_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
-
-
 def content_words(text: str) -> list[str]:
     """The Chinese words of `text` that can carry a topic: jieba's words of two or more characters, without
     stopwords."""
-    return [w for w in segmenter().cut(text) if _HAN_WORD.fullmatch(w) and w not in STOPWORDS]
+    return [w for w in segmenter().cut(text) if HAN_WORD.fullmatch(w) and w not in STOPWORDS]
 
 
 class LexicalScorer:

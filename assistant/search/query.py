@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from assistant.search.cues import LexiconEntry
+from assistant.search.segment import HAN_WORD
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")  # control characters: a space
 # Invisible characters are dropped, not spaced, so a word pasted with a zero-width space (流\u200b浪狗) stays one
@@ -237,7 +238,7 @@ class PinyinMatcher:
             base[:] = base or [fluency(text)]
             return fluency(text[:begin] + word + text[end:]) - base[0] >= gain
 
-        for match in re.finditer(r"[\u4e00-\u9fff]{2,}", text):
+        for match in HAN_WORD.finditer(text):
             run, offset = match.group(), match.start()
             for size in (4, 3, 2):
                 for start in range(0, len(run) - size + 1):

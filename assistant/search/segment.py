@@ -8,8 +8,11 @@ nothing. Every use of jieba in this package goes through `segmenter()`.
 
 from __future__ import annotations
 
+import re
 import threading
 
+# a Chinese word of two or more characters: the words that can carry a topic, and where a typo can sit
+HAN_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
 _lock = threading.Lock()
 _ready = False
 
@@ -40,7 +43,7 @@ def word_cuts(text: str, known: set[str] | frozenset = frozenset()) -> tuple[set
     made_up: list[tuple[int, int]] = []
     for word, start, end in segmenter().tokenize(text):
         cuts.update((start, end))
-        if end - start >= 2 and word not in known and all("\u4e00" <= c <= "\u9fff" for c in word):
+        if word not in known and HAN_WORD.fullmatch(word):
             made_up.append((start, end))
     return cuts, made_up
 
