@@ -183,11 +183,54 @@ def test_questions_no_list_could_answer_by_their_kind_are_recognised(question):
 @pytest.mark.parametrize("question", ["渠坏了找哪个部门修", "你觉得这事该找谁", "前几天下大雨把路冲坏了找谁",
                                       "气象预警信息谁转发", "冰雹把庄稼打了能报灾不", "谁管流浪狗",
                                       "who repairs the irrigation canal", "农业保险在哪办", "路上有雪没人扫 谁管",
-                                      "一下雨没法走", "有卖假种子的 谁管", "村里有修路的吗"])
+                                      "一下雨没法走", "有卖假种子的 谁管", "村里有修路的吗",
+                                      "天气预报说有大风 镇上谁负责通知预警", "举报到镇上有用不", "来了个人说他们厂想推荐个劳模，问找谁",
+                                      "有人上门说是统计局的 让我家天天记账 是真的不", "镇上到底管还是不管"])
 def test_listed_matters_are_not_taken_for_a_question_no_list_could_answer(question):
     from assistant.search.cues import load_question_cues
 
     assert load_question_cues().other_question(question) == ""
+
+
+@pytest.mark.parametrize("question, strong", [
+    # the fourteenth round's cues, written from a bank of phrasings (eval/cues/bank-a.jsonl), not from question sets
+    ("一卡通里草原补奖的钱打了没有", "fact"), ("帮我查下我家的耕地地力补贴发没发", "fact"),
+    ("交了俩月了 我家宅基地批下来没", "fact"), ("has my low income allowance application been approved yet", "fact"),
+    ("老房子裂缝了 危房改造能补个几万不", "fact"), ("宅基地审批收不收费啊", "fact"), ("村里规定一户最多能养几条狗", "fact"),
+    ("村委会换届选举是哪一年", "fact"), ("有没有包村干部的微信 我加一下", "fact"), ("镇上管宅基地的那个人姓啥", "fact"),
+    ("家里几口人以上才能分户", "fact"), ("what's the minimum age for the old age allowance", "fact"),
+    ("农业保险买高档的还是低档的好", "other"), ("我该不该加入合作社", "other"), ("长期护理保险有没有必要上", "other"),
+    ("小麦种子哪个品种产量高 推荐一个", "other"), ("should I buy the higher grade of crop insurance", "other"),
+    ("这几天有霜冻没 西红柿苗能栽不", "other"), ("电动车电瓶去哪换", "other"),
+    ("短信说医保卡要升级 不升级就作废 是真的不", "other"), ("is this call a scam", "other"),
+])
+def test_questions_for_a_status_a_rule_number_or_advice_are_recognised(question, strong):
+    """A payment's status, a fee, a rule's number, a year, a cadre's WeChat or name, an age line: facts (never
+    answered as certain); which option is better, whether to, a recommendation, frost, where to change a battery,
+    whether a text is genuine: kinds no list answers (a confidence feature)."""
+    from assistant.search.cues import load_question_cues
+
+    cues = load_question_cues()
+    assert bool(cues.unlisted_fact(question)) == (strong == "fact")
+    assert strong == "fact" or cues.other_question(question)
+
+
+@pytest.mark.parametrize("bank", ["bank-a", "bank-b"])
+def test_questions_a_duty_answers_trip_no_cue_of_an_unanswerable_kind(bank):
+    """The 90 controls of each bank of phrasings (eval/cues/) are questions a duty answers, most with a tempting
+    word (天气冷了 老人取暖有困难找谁; 有人老打电话骚扰我 举报找谁; 收了钱不办事去哪投诉): no fact cue and no cue of a kind
+    no list answers may fire on them."""
+    from assistant.search.cues import load_question_cues
+    from assistant.settings import current
+
+    cues = load_question_cues()
+    path = current().eval / "cues" / f"{bank}.jsonl"
+    controls = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    controls = [row["question"] for row in controls if row["kind"] == "control"]
+    assert len(controls) == 90
+    tripped = [(q, cues.unlisted_fact(q) or cues.other_question(q)) for q in controls
+               if cues.unlisted_fact(q) or cues.other_question(q)]
+    assert not tripped, tripped
 
 
 def test_unlisted_matter_cues_name_nothing_the_list_holds(registry):
@@ -242,7 +285,8 @@ def test_calibration_fits_without_the_cues_written_from_dev_questions():
     assert fitting.unlisted_matter("离婚去哪办")[0] == "离婚"  # the cues written from the list's structure stay
     # since the thirteenth round facts and kinds of question too (粮补几月份打到卡上; 吃啥药好)
     assert cues.unlisted_fact("今年的粮补几月份打到卡上") and not fitting.unlisted_fact("今年的粮补几月份打到卡上")
-    assert cues.other_question("奶奶高血压 吃啥药好") and not fitting.other_question("奶奶高血压 吃啥药好")
+    medicine = "what medicine should grandma take for high blood pressure"
+    assert cues.other_question(medicine) and not fitting.other_question(medicine)
     assert fitting.unlisted_fact("兽医站电话多少") and fitting.other_question("明天下不下雨")
 
 
