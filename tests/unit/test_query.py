@@ -185,7 +185,10 @@ def test_questions_no_list_could_answer_by_their_kind_are_recognised(question):
                                       "who repairs the irrigation canal", "农业保险在哪办", "路上有雪没人扫 谁管",
                                       "一下雨没法走", "有卖假种子的 谁管", "村里有修路的吗",
                                       "天气预报说有大风 镇上谁负责通知预警", "举报到镇上有用不", "来了个人说他们厂想推荐个劳模，问找谁",
-                                      "有人上门说是统计局的 让我家天天记账 是真的不", "镇上到底管还是不管"])
+                                      "有人上门说是统计局的 让我家天天记账 是真的不", "镇上到底管还是不管",
+                                      "What is the procedure for reporting unpaid wages?",
+                                      "Who checks the price of pork at the market?",
+                                      "Who is responsible for protecting mobile phone towers?"])
 def test_listed_matters_are_not_taken_for_a_question_no_list_could_answer(question):
     from assistant.search.cues import load_question_cues
 
@@ -203,6 +206,12 @@ def test_listed_matters_are_not_taken_for_a_question_no_list_could_answer(questi
     ("小麦种子哪个品种产量高 推荐一个", "other"), ("should I buy the higher grade of crop insurance", "other"),
     ("这几天有霜冻没 西红柿苗能栽不", "other"), ("电动车电瓶去哪换", "other"),
     ("短信说医保卡要升级 不升级就作废 是真的不", "other"), ("is this call a scam", "other"),
+    # English (eval/cues/bank-d.jsonl)
+    ("What's the fine for burning straw on your own field?", "fact"),
+    ("Did the high-age allowance for October go out already?", "fact"),
+    ("Could you give me the WeChat of the village animal epidemic prevention worker?", "fact"),
+    ("Would it be wise to split our hukou so my son's family gets its own land?", "other"),
+    ("Any frost expected next week before I plant potatoes?", "other"),
 ])
 def test_questions_for_a_status_a_rule_number_or_advice_are_recognised(question, strong):
     """A payment's status, a fee, a rule's number, a year, a cadre's WeChat or name, an age line: facts (never
@@ -215,9 +224,9 @@ def test_questions_for_a_status_a_rule_number_or_advice_are_recognised(question,
     assert strong == "fact" or cues.other_question(question)
 
 
-@pytest.mark.parametrize("bank", ["bank-a", "bank-b"])
+@pytest.mark.parametrize("bank", ["bank-a", "bank-b", "bank-d", "bank-e"])
 def test_questions_a_duty_answers_trip_no_cue_of_an_unanswerable_kind(bank):
-    """The 90 controls of each bank of phrasings (eval/cues/) are questions a duty answers, most with a tempting
+    """The controls of each bank of phrasings (eval/cues/; bank-d and bank-e in English) are questions a duty answers, most with a tempting
     word (天气冷了 老人取暖有困难找谁; 有人老打电话骚扰我 举报找谁; 收了钱不办事去哪投诉): no fact cue and no cue of a kind
     no list answers may fire on them."""
     from assistant.search.cues import load_question_cues
@@ -227,7 +236,7 @@ def test_questions_a_duty_answers_trip_no_cue_of_an_unanswerable_kind(bank):
     path = current().eval / "cues" / f"{bank}.jsonl"
     controls = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     controls = [row["question"] for row in controls if row["kind"] == "control"]
-    assert len(controls) == 90
+    assert len(controls) >= 30
     tripped = [(q, cues.unlisted_fact(q) or cues.other_question(q)) for q in controls
                if cues.unlisted_fact(q) or cues.other_question(q)]
     assert not tripped, tripped
