@@ -125,14 +125,18 @@ def split_sentences(text: str, min_chars: int = 6) -> list[str]:
     return parts
 
 
+_ENGLISH_GAP = re.compile(r"[\s\-]+")  # between the words of an English term: spaces or hyphens
+
+
 def _occurrences(term: str, text: str, lower: str) -> list[tuple[int, int]]:
     """Where an everyday term occurs in `text` (`lower` is `text.lower()`): Chinese by substring, English by word
-    (a plural s/es allowed)."""
-    if term.lower() not in lower:  # cheap test before the regular expressions
-        return []
+    (a plural s/es allowed; a hyphen and a space are the same: old-age allowance is old age allowance)."""
     if _HAN.search(term):
-        return [(m.start(), m.end()) for m in re.finditer(re.escape(term), text)]
-    pattern = r"(?<![a-z])" + re.escape(term.lower()) + r"(?:s|es)?(?![a-z])"
+        return [(m.start(), m.end()) for m in re.finditer(re.escape(term), text)] if term in text else []
+    words = _ENGLISH_GAP.split(term.lower().strip())
+    if not all(w in lower for w in words):  # cheap test before the regular expression
+        return []
+    pattern = r"(?<![a-z])" + _ENGLISH_GAP.pattern.join(re.escape(w) for w in words) + r"(?:s|es)?(?![a-z])"
     return [(m.start(), m.end()) for m in re.finditer(pattern, lower)]
 
 

@@ -44,6 +44,15 @@ def test_lexicon_matches_chinese_and_english_words():
     assert lexicon_pairs("Who handles stray dogs?", lexicon) == [("stray dog", "流浪犬"), ("dog", "犬只")]
 
 
+def test_an_english_term_matches_with_a_hyphen_or_a_space_between_its_words():
+    lexicon = [LexiconEntry("old age allowance", ("高龄津贴",)), LexiconEntry("e-bike", ("电动自行车",))]
+    assert lexicon_matches("My dad is 85, who handles the old-age allowance?", lexicon) == ["高龄津贴"]
+    assert lexicon_matches("old  age allowances", lexicon) == ["高龄津贴"]
+    assert lexicon_matches("charging an e bike indoors", lexicon) == ["电动自行车"]
+    assert lexicon_matches("an ebike", lexicon) == [] and lexicon_matches("bold age allowance", lexicon) == []
+    assert rewritten("Who pays the old-age allowance?", lexicon) == "Who pays the 高龄津贴?"
+
+
 def test_rewritten_puts_the_lists_word_in_place_of_the_everyday_one():
     lexicon = [LexiconEntry("新农合", ("基本医疗保险",)), LexiconEntry("农合", ("合作社",)),
                LexiconEntry("stray dog", ("流浪犬", "犬只"))]
