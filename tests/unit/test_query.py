@@ -233,6 +233,17 @@ def test_questions_for_a_status_a_rule_number_or_advice_are_recognised(question,
     assert strong == "fact" or cues.other_question(question)
 
 
+@pytest.mark.parametrize("question", ["找镇上还是找县上好", "这事找哪个部门好", "残疾证在哪换", "残疾证有效期到了 在哪换",
+                                      "拖欠工资超过3个月 找谁", "80岁以上老人的高龄津贴找谁"])
+def test_a_question_of_who_or_where_with_words_of_number_or_choice_trips_no_cue(question):
+    """Which office to go to is what the list answers, even asked as a choice (找镇上还是找县上好) or beside a number
+    told, not asked (超过3个月); renewing a listed certificate is not buying a battery."""
+    from assistant.search.cues import load_question_cues
+
+    cues = load_question_cues()
+    assert cues.unlisted_fact(question) == "" and cues.other_question(question) == ""
+
+
 @pytest.mark.parametrize("bank", ["bank-a", "bank-b", "bank-d", "bank-e"])
 def test_questions_a_duty_answers_trip_no_cue_of_an_unanswerable_kind(bank):
     """The controls of each bank of phrasings (eval/cues/; bank-d and bank-e in English) are questions a duty answers, most with a tempting
