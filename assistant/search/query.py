@@ -128,13 +128,20 @@ def split_sentences(text: str, min_chars: int = 6) -> list[str]:
 _ENGLISH_GAP = re.compile(r"[\s\-]+")  # between the words of an English term: spaces or hyphens
 
 
+@lru_cache(maxsize=1 << 12)
+def _english_words(term: str) -> tuple[str, ...]:
+    """An English term's lower-case words (split at spaces and hyphens); () for a Chinese term. Remembered: every
+    question is matched against every lexicon term."""
+    return () if _HAN.search(term) else tuple(_ENGLISH_GAP.split(term.lower().strip()))
+
+
 def _occurrences(term: str, text: str, lower: str) -> list[tuple[int, int]]:
     """Where an everyday term occurs in `text` (`lower` is `text.lower()`): Chinese by substring, English by word
     (a plural s/es allowed; a hyphen and a space are the same: old-age allowance is old age allowance)."""
-    if _HAN.search(term):
+    words = _english_words(term)
+    if not words:
         return [(m.start(), m.end()) for m in re.finditer(re.escape(term), text)] if term in text else []
-    words = _ENGLISH_GAP.split(term.lower().strip())
-    if not all(w in lower for w in words):  # cheap test before the regular expression
+    if words[0] not in lower or not all(w in lower for w in words[1:]):  # cheap test before the regular expression
         return []
     pattern = r"(?<![a-z])" + _ENGLISH_GAP.pattern.join(re.escape(w) for w in words) + r"(?:s|es)?(?![a-z])"
     return [(m.start(), m.end()) for m in re.finditer(pattern, lower)]
