@@ -40,8 +40,18 @@ class QuestionCues:
 
     @classmethod
     def from_json(cls, data: dict) -> "QuestionCues":
-        # a cue is a pattern, or {"pattern": …, "from_dev": true} for one written after reading dev questions
-        pattern = lambda item: item["pattern"] if isinstance(item, dict) else item
+        # a cue is a pattern, or an object: {"pattern": …, "from_dev": true} for one written after reading dev
+        # questions; {"pattern": …, "unless": name} for one that must not fire when the question matches the named
+        # guard of "guards" (English fact and advice cues leave a question that also asks who, where or how alone)
+        guards = data.get("guards", {})
+
+        def pattern(item) -> str:
+            if not isinstance(item, dict):
+                return item
+            if "unless" not in item:
+                return item["pattern"]
+            return f"^(?!{guards[item['unless']]}).*?(?:{item['pattern']})"
+
         compile_ = lambda items: tuple(re.compile(pattern(p), re.I) for p in items)
         dev = lambda items: tuple(isinstance(p, dict) and bool(p.get("from_dev")) for p in items)
         entries = data.get("unlisted_matters", [])
@@ -147,6 +157,7 @@ def load_question_cues(path: Path | None = None) -> QuestionCues:
     try:
         return QuestionCues.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (json.JSONDecodeError, re.error, KeyError, TypeError) as err:
-        # KeyError / TypeError: a cue object without its "pattern", or a pattern that is not a string
+        # KeyError / TypeError: a cue object without its "pattern", a guard not in "guards", or a pattern that is not
+        # a string
         raise DataError(f"{path}: not valid ({type(err).__name__}: {err}); fix the file by hand or restore it with "
                         "git") from None

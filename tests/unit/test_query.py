@@ -360,3 +360,19 @@ def test_a_cue_object_without_its_pattern_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="question_cues.json: not valid.*restore it with git"):
         load_question_cues(path)
 
+
+
+def test_a_guarded_cue_leaves_alone_a_question_that_matches_its_guard(tmp_path):
+    """{"pattern": …, "unless": name} (fourteenth round): the guard is written once in "guards"; a guard the file
+    does not define is a clear error."""
+    from assistant.errors import DataError
+    from assistant.search.cues import load_question_cues
+
+    path = tmp_path / "question_cues.json"
+    path.write_text(json.dumps({"guards": {"asks_who": r".*\bwho\b"},
+                                "unanswerable": [{"pattern": r"\bprice of\b", "unless": "asks_who"}]}), encoding="utf-8")
+    cues = load_question_cues(path)
+    assert cues.unlisted_fact("price of a grave plot?") and not cues.unlisted_fact("Who checks the price of pork?")
+    path.write_text(json.dumps({"unanswerable": [{"pattern": "x", "unless": "nowhere"}]}), encoding="utf-8")
+    with pytest.raises(DataError, match="question_cues.json: not valid.*nowhere"):
+        load_question_cues(path)
