@@ -43,23 +43,24 @@ class QuestionCues:
         # a cue is a pattern, or an object: {"pattern": …, "from_dev": true} for one written after reading dev
         # questions; {"pattern": …, "unless": name} for one that must not fire when the question matches the named
         # guard of "guards" (English fact and advice cues leave a question that also asks who, where or how alone)
-        guards = data.get("guards", {})
+        # "guarded": {group: guard name} gives every cue of a group that names no guard of its own that guard (the
+        # Chinese fact cues leave a question that also asks who handles it or how to apply alone)
+        guards, guarded = data.get("guards", {}), data.get("guarded", {})
 
-        def pattern(item) -> str:
-            if not isinstance(item, dict):
-                return item
-            if "unless" not in item:
-                return item["pattern"]
-            return f"^(?!{guards[item['unless']]}).*?(?:{item['pattern']})"
+        def pattern(item, group: str) -> str:
+            text = item["pattern"] if isinstance(item, dict) else item
+            unless = item.get("unless") if isinstance(item, dict) else None
+            unless = unless or guarded.get(group)
+            return f"^(?!{guards[unless]}).*?(?P<cue>{text})" if unless else text
 
-        compile_ = lambda items: tuple(re.compile(pattern(p), re.I) for p in items)
+        compile_ = lambda group: tuple(re.compile(pattern(p, group), re.I) for p in data.get(group, []))
         dev = lambda items: tuple(isinstance(p, dict) and bool(p.get("from_dev")) for p in items)
         entries = data.get("unlisted_matters", [])
         matters = tuple((re.compile(m["pattern"], re.I), m.get("hint", ""), m.get("hint_en", "")) for m in entries)
         unanswerable, other = data.get("unanswerable", []), data.get("asks_other", [])
-        return cls({k: compile_(v) for k, v in data.get("list_intent", {}).items()}, compile_(unanswerable),
-                   matters, dev(entries), compile_(data.get("asks_fact", [])), compile_(data.get("relay", [])),
-                   compile_(other), dev(unanswerable), dev(other))
+        intents = {k: tuple(re.compile(pattern(p, k), re.I) for p in v) for k, v in data.get("list_intent", {}).items()}
+        return cls(intents, compile_("unanswerable"), matters, dev(entries), compile_("asks_fact"), compile_("relay"),
+                   compile_("asks_other"), dev(unanswerable), dev(other))
 
     def for_calibration(self) -> "QuestionCues":
         """These cues without those written from dev questions (unlisted matters; since the thirteenth round also
@@ -127,7 +128,7 @@ def _first(patterns: tuple[re.Pattern, ...], text: str) -> str:
     for pattern in patterns:
         m = pattern.search(text)
         if m:
-            return m.group()
+            return m.group("cue") if "cue" in pattern.groupindex else m.group()  # a guarded cue: its own words
     return ""
 
 

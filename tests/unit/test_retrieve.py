@@ -371,7 +371,7 @@ def test_each_matter_is_read_for_facts_the_list_does_not_hold_once_the_matters_s
     config = RetrievalConfig(pinyin=False, matter_background=0.0, long_chars=20, decline_threshold=0.0,
                              related_threshold=0.0)
     retriever = tiny_retriever(duties, registry, IDS + ["basic-29", "basic-30", "coop-15"], SIMILAR, config=config)
-    message = "领导您好！我们村里流浪狗越来越多，街上的野狗谁来抓？另外我家困难，低保怎么申请，一个月能领多少钱？麻烦了。"
+    message = "领导您好！我们村里流浪狗越来越多，街上的野狗谁来抓？另外我家困难，吃着低保，一个月能领多少钱？麻烦了。"
     result = retriever.search(message)
     assert result.query.fact_question == ""
     facts = [m.result.query.fact_question for m in result.matters]
