@@ -204,6 +204,17 @@ def _sound(word: str) -> str:
     return " ".join(lazy_pinyin(word))
 
 
+@lru_cache(maxsize=1 << 16)
+def _near_sound(word: str) -> str:
+    """A word's pinyin with the front and back nasals merged (in/ing, en/eng, an/ang): 高林补贴 and 高龄补贴, 养老经
+    and 养老金 sound alike in much of the north-west, and every Chinese input method offers the merger as fuzzy
+    pinyin."""
+    return re.sub(r"(?<!o)ng\b", "n", _sound(word))
+
+
+NEAR_SOUND_MIN = 3  # the shortest list word a chunk may match by its near sound (PinyinMatcher)
+
+
 class PinyinMatcher:
     """Maps a misspelt or homophone word (低宝, 宅鸡地, 婚因) to the list's word with the same pinyin.
 
@@ -215,9 +226,15 @@ class PinyinMatcher:
     def __init__(self, vocabulary: set[str], known: set[str] | None = None):
         self.known = set(vocabulary) | (known or set())
         self.by_sound: dict[str, list[str]] = {}
+        # words of three or four characters by their sound with the nasals merged (_near_sound): a chunk of that
+        # length that sounds like one of them only so is read as it (养老经 → 养老金). Not two-character words: their
+        # near sounds are too many other words (微信 → 微型, 来建 → 来疆, 在乡 → 在线)
+        self.by_near_sound: dict[str, list[str]] = {}
         for word in sorted(vocabulary):
             if 2 <= len(word) <= 4 and _HAN_WORD.fullmatch(word):
                 self.by_sound.setdefault(self.sound(word), []).append(word)
+                if len(word) >= NEAR_SOUND_MIN:
+                    self.by_near_sound.setdefault(_near_sound(word), []).append(word)
 
     @staticmethod
     def sound(word: str) -> str:
@@ -261,7 +278,9 @@ class PinyinMatcher:
                     chunk = run[start:start + size]
                     if chunk in self.known:
                         continue
-                    for word in self.by_sound.get(self.sound(chunk), []):
+                    words = self.by_sound.get(self.sound(chunk)) or (
+                        self.by_near_sound.get(_near_sound(chunk), []) if size >= NEAR_SOUND_MIN else [])
+                    for word in words:
                         if (word != chunk and set(word) & set(chunk) and word not in text
                                 and all(word != w for _, w in found)
                                 and (aligned or reads_better(begin, end, word))):

@@ -106,6 +106,15 @@ def test_jiebas_fluency_prefers_the_corrected_text():
     assert 0 in cuts and 5 in cuts and made_up  # the misspelt part is a word jieba made up
 
 
+@pytest.mark.parametrize("text, word", [("高林补贴找谁", "高龄补贴"), ("养老经在哪领", "养老金"), ("土地流装合同", "土地流转"),
+                                        ("微信群", None), ("来建", None)])
+def test_pinyin_reads_a_near_sound_back_to_a_list_word_of_three_characters_or_more(text, word):
+    """Front and back nasals (in/ing, en/eng, an/ang) sound alike in much of the north-west: 高林补贴 is 高龄补贴. Only
+    for list words of three or four characters: two-character words have too many near sounds (微信 is not 微型)."""
+    matcher = PinyinMatcher({"高龄补贴", "养老金", "土地流转", "微型", "来疆"}, known={"找谁", "在哪", "合同", "群"})
+    assert matcher.corrections(text) == ([word] if word else [])
+
+
 def test_pinyin_leaves_known_words_alone():
     matcher = PinyinMatcher({"低保"}, known={"低保", "地宝"})
     assert matcher.corrections("地宝") == []
