@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from assistant.errors import DataError
@@ -21,19 +22,45 @@ class LexiconEntry:
     official: tuple[str, ...]
     source: str = ""
 
+
+@lru_cache(maxsize=1 << 12)
+def _guarded(guard: re.Pattern, text: str) -> bool:
+    """Whether `text` matches a guard; remembered, since one question is tried against every cue of a group."""
+    return guard.match(text) is not None
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One hand-kept pattern. With a guard (data/question_cues.json "unless" / "guarded") it leaves alone a text the
+    guard matches from its start: a fact cue and a question that also asks who handles the matter."""
+
+    regex: re.Pattern
+    guard: re.Pattern | None = None
+
+    @property
+    def pattern(self) -> str:
+        return self.regex.pattern
+
+    def search(self, text: str) -> re.Match | None:
+        return None if self.guard is not None and _guarded(self.guard, text) else self.regex.search(text)
+
+    def match(self, text: str) -> re.Match | None:
+        return None if self.guard is not None and _guarded(self.guard, text) else self.regex.match(text)
+
+
 @dataclass(frozen=True)
 class QuestionCues:
     """Hand-kept patterns (data/question_cues.json): which list a question asks about, and facts no list holds."""
 
-    list_intent: dict[str, tuple[re.Pattern, ...]] = field(default_factory=dict)
-    unanswerable: tuple[re.Pattern, ...] = ()
+    list_intent: dict[str, tuple[Cue, ...]] = field(default_factory=dict)
+    unanswerable: tuple[Cue, ...] = ()
     unlisted_matters: tuple[tuple[re.Pattern, str, str], ...] = ()  # (pattern, hint in Chinese, hint in English)
     from_dev: tuple[bool, ...] = ()  # per unlisted matter: written after reading dev questions (see for_calibration)
-    asks_fact: tuple[re.Pattern, ...] = ()  # interrogatives of amount and time (多少, 啥时候): broader than unanswerable
-    relay: tuple[re.Pattern, ...] = ()  # the frame of a relayed question at its start (群众来问：, 窗口来了个大爷，说)
+    asks_fact: tuple[Cue, ...] = ()  # interrogatives of amount and time (多少, 啥时候): broader than unanswerable
+    relay: tuple[Cue, ...] = ()  # the frame of a relayed question at its start (群众来问：, 窗口来了个大爷，说)
     # questions no list could answer by their kind: a weather forecast, where to buy a thing, an opinion or advice,
     # whether a call or a text is genuine
-    asks_other: tuple[re.Pattern, ...] = ()
+    asks_other: tuple[Cue, ...] = ()
     # per unanswerable / asks_other cue: written after reading dev questions (thirteenth round on; see for_calibration)
     unanswerable_from_dev: tuple[bool, ...] = ()
     other_from_dev: tuple[bool, ...] = ()
@@ -45,20 +72,20 @@ class QuestionCues:
         # guard of "guards" (English fact and advice cues leave a question that also asks who, where or how alone)
         # "guarded": {group: guard name} gives every cue of a group that names no guard of its own that guard (the
         # Chinese fact cues leave a question that also asks who handles it or how to apply alone)
-        guards, guarded = data.get("guards", {}), data.get("guarded", {})
+        guards = {name: re.compile(text, re.I) for name, text in data.get("guards", {}).items()}
+        guarded = data.get("guarded", {})
 
-        def pattern(item, group: str) -> str:
+        def cue(item, group: str) -> Cue:
             text = item["pattern"] if isinstance(item, dict) else item
-            unless = item.get("unless") if isinstance(item, dict) else None
-            unless = unless or guarded.get(group)
-            return f"^(?!{guards[unless]}).*?(?P<cue>{text})" if unless else text
+            unless = (item.get("unless") if isinstance(item, dict) else None) or guarded.get(group)
+            return Cue(re.compile(text, re.I), guards[unless] if unless else None)
 
-        compile_ = lambda group: tuple(re.compile(pattern(p, group), re.I) for p in data.get(group, []))
+        compile_ = lambda group: tuple(cue(p, group) for p in data.get(group, []))
         dev = lambda items: tuple(isinstance(p, dict) and bool(p.get("from_dev")) for p in items)
         entries = data.get("unlisted_matters", [])
         matters = tuple((re.compile(m["pattern"], re.I), m.get("hint", ""), m.get("hint_en", "")) for m in entries)
         unanswerable, other = data.get("unanswerable", []), data.get("asks_other", [])
-        intents = {k: tuple(re.compile(pattern(p, k), re.I) for p in v) for k, v in data.get("list_intent", {}).items()}
+        intents = {k: tuple(cue(p, k) for p in v) for k, v in data.get("list_intent", {}).items()}
         return cls(intents, compile_("unanswerable"), matters, dev(entries), compile_("asks_fact"), compile_("relay"),
                    compile_("asks_other"), dev(unanswerable), dev(other))
 
@@ -124,11 +151,11 @@ def _kept(items: tuple, from_dev: tuple[bool, ...]) -> tuple:
     return tuple(item for item, dev in zip(items, from_dev or (False,) * len(items)) if not dev)
 
 
-def _first(patterns: tuple[re.Pattern, ...], text: str) -> str:
+def _first(patterns: tuple[Cue, ...], text: str) -> str:
     for pattern in patterns:
         m = pattern.search(text)
         if m:
-            return m.group("cue") if "cue" in pattern.groupindex else m.group()  # a guarded cue: its own words
+            return m.group()
     return ""
 
 
