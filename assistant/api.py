@@ -12,6 +12,7 @@ the question memo so that timings measure encoding.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import json
@@ -367,20 +368,16 @@ class Assistant:
 # -- the route for Uyghur and Kazakh questions (assistant/search/route.py) ----------------------------------
 
 
+@functools.cache
 def _one_blas_thread() -> None:
     """numpy's own products in answering a question stay on one thread. The model's runtime owns the cores; numpy's
     BLAS (OpenBLAS) starts a thread per core for a product above a size, and those threads spin on after it against
     the model's: with 622 outside questions (622 × 768, fifteenth round; 429 before) a message took 145 ms instead of
-    100 on two cores, the same texts encoded 30 % slower. threadpoolctl sets the limit for the whole process, once."""
+    100 on two cores, the same texts encoded 30 % slower. threadpoolctl sets the limit for the whole process, once
+    (functools.cache)."""
     from threadpoolctl import threadpool_limits
 
-    global _BLAS_LIMITED
-    if not _BLAS_LIMITED:
-        threadpool_limits(limits=1, user_api="blas")
-        _BLAS_LIMITED = True
-
-
-_BLAS_LIMITED = False
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def open_route(settings: Settings, data: Data, *, build: bool = False, progress: bool = False,
