@@ -111,7 +111,12 @@ class Registry:
 
     def mentions(self, text: str) -> list[str]:
         """Every body a text names, in order of first mention (longest forms first, no overlaps)."""
-        found: list[tuple[int, str]] = []
+        return list(dict.fromkeys(name for _, name in self.named_forms(text)))
+
+    def named_forms(self, text: str) -> list[tuple[str, str]]:
+        """(the words as written, the body they name) for every mention in `text`, in order of mention (longest
+        forms first, no overlaps; an English form as found, lower-cased)."""
+        found: list[tuple[int, str, str]] = []
         taken = [False] * len(text)
         for form in self._forms:
             start = text.find(form)
@@ -120,18 +125,14 @@ class Registry:
                 if not any(taken[start:end]):
                     for i in range(start, end):
                         taken[i] = True
-                    found.append((start, self._lookup[form]))
+                    found.append((start, form, self._lookup[form]))
                 start = text.find(form, end)
         lower = text.lower()
         for pattern, name in self._english:
             m = pattern.search(lower)
             if m:
-                found.append((m.start(), name))
-        ordered: list[str] = []
-        for _, name in sorted(found):
-            if name not in ordered:
-                ordered.append(name)
-        return ordered
+                found.append((m.start(), m.group(), name))
+        return [(form, name) for _, form, name in sorted(found)]
 
     def leading_mention(self, text: str, candidates: list[str]) -> str | None:
         """The body a step starts with (`县公安局负责…`), if it is one of `candidates`."""

@@ -31,6 +31,7 @@ class RetrievalConfig:
     dense_weight: float = 1.0  # 0: no embedding model at all (BM25 alone, for comparison)
     bm25_weight: float = 0.1  # weight of the max-normalised BM25 score
     department_boost: float = 0.25  # added to duties of a body the question names
+    department_topic: bool = True  # … and to duties whose own text uses the words that named it (工会, 消防)
     list_intent_boost: float = 0.1  # added to duties of the list a question asks about (收回 → reclaimed)
     lexicon_rewrite: bool = True  # also embed the question with its everyday terms replaced by the list's words
     # (新农合 → 基本医疗保险); each duty keeps the better of the two scores
@@ -46,6 +47,9 @@ class RetrievalConfig:
     # corrected text reads this much better (log-likelihood of jieba's best cut); 0: only chunks on jieba's cuts
     rewrite_below: float = 0.75  # … only when the question's best duty scores below this (on the dev sets every
     # outcome the rewrite changed had a best duty under 0.73; above, it costs an encoding and changes nothing)
+    # … but always when pinyin matching corrected a typo: the model cannot read 低宝 as 低保, and a question that
+    # matches another duty well by its other words (单亲妈妈 → the women's federation, 0.85) never got the reading
+    typo_rewrite_any: bool = True
     lexicon_boost: float = 0.0  # added to duties whose text uses the list's words an everyday word maps to
     sentence_weight: float = 0.0  # long messages: weight of the best single sentence's score (0: off)
     long_chars: int = 40  # a question this long (characters) is also scored sentence by sentence

@@ -43,6 +43,9 @@ class Query:
     # (宅鸡地 → 宅基地), for the answer to say how it read the question
     readings: list[tuple[str, str]] = field(default_factory=list)
     departments: list[str] = field(default_factory=list)  # canonical names of bodies the question names
+    # (the words, the body) of each such mention: 工会 names the county federation of trade unions, and is also what
+    # the town's own trade-union duty is about
+    department_forms: list[tuple[str, str]] = field(default_factory=list)
     sentences: list[str] = field(default_factory=list)  # of a long, message-style question
     list_intent: list[str] = field(default_factory=list)  # lists the question asks about (收回 → reclaimed)
     unlisted_fact: str = ""  # the cue if it asks for a fact no list holds (a phone number, office hours, a price)

@@ -234,7 +234,8 @@ class Retriever:
             query.fact_question = self.cues.fact_question(text)
             query.other_question = self.cues.other_question(text) if self.config.other_questions else ""
             query.unlisted_matter, query.hint, query.hint_en = self.cues.unlisted_matter(text)
-        query.departments = self.registry.mentions(text)
+        query.department_forms = self.registry.named_forms(text)
+        query.departments = list(dict.fromkeys(name for _, name in query.department_forms))
         if len(text) >= self.config.long_chars and (self.config.sentence_weight > 0 or self.config.sentence_slots > 0):
             sentences = split_sentences(text)
             query.sentences = sentences if len(sentences) > 1 else []
@@ -243,6 +244,16 @@ class Retriever:
     def _mentioning(self, terms: list[str]) -> np.ndarray:
         """1.0 for each duty whose own text (title, steps) uses any of `terms`, else 0.0."""
         return np.array([any(term in text for term in terms) for text in self.duty_text], dtype=np.float32)
+
+    def _naming(self, query: Query, name: str) -> np.ndarray:
+        """The duties whose own text uses the words with which the question named body `name`: such words are the
+        duty's topic as well as a body's name (工会: the town's trade-union duty, basic-17, as well as the county
+        federation's coop-40; 消防: the town's fire-safety duties). Without this, naming the topic boosted only the
+        county body's duties, and 想成立个工会 went to the federation's mutual medical aid."""
+        if not self.config.department_topic:
+            return np.zeros(len(self.duties), dtype=bool)
+        words = [form for form, named in query.department_forms if named == name and not form.isascii()]
+        return self._mentioning(words).astype(bool) if words else np.zeros(len(self.duties), dtype=bool)
 
     def is_long(self, query: Query) -> bool:
         """A message rather than a question: `long_chars` characters (English words are longer: three times)."""
@@ -286,7 +297,8 @@ class Retriever:
             if query.outside >= self.config.outside_hint_min and self.outside_questions:
                 nearest = self.outside_questions[row]
                 query.outside_matter, query.outside_office = nearest.matter, nearest.office
-        if query.rewrite and vector is None and float(duty_scores[0].max()) < self.config.rewrite_below:
+        typo = bool(query.corrections) and self.config.typo_rewrite_any
+        if query.rewrite and vector is None and (typo or float(duty_scores[0].max()) < self.config.rewrite_below):
             # the model may not know a popular or outdated name, or read a typo: each unit keeps the better of
             # the question's score and the score of the question in the list's words
             other_units, other_duties = self._scores(self.encoder.queries([query.rewrite]))
@@ -429,7 +441,7 @@ class Retriever:
         for name in query.departments:
             mask = self.department_mask.get(name)
             if mask is not None:
-                score = score + self.config.department_boost * mask
+                score = score + self.config.department_boost * (mask | self._naming(query, name))
         for kind in query.list_intent:
             score = score + self.config.list_intent_boost * self.list_mask[kind]
         if self.config.lexicon_boost and query.expansions:
@@ -517,7 +529,8 @@ class Retriever:
             cue=float(cue),
             lexicon_points=float(any(t in duty_text for t in expansions)),
             department_points=float(any(name in self.duties[first].departments or
-                                        any(s.department == name for s in self.duties[first].steps)
+                                        any(s.department == name for s in self.duties[first].steps) or
+                                        bool(self._naming(query, name)[first])
                                         for name in query.departments)),
             unlisted_fact=float(bool(query.unlisted_fact)),
             fact_question=float(bool(query.fact_question)),

@@ -155,7 +155,11 @@ def test_questions_for_an_amount_or_a_date_are_recognised(question):
 
 @pytest.mark.parametrize("question", ["好几年了也没人管", "这几天村里停水了找谁", "前几天家里着火了", "住院花了十几万能申请救助吗",
                                       "县民政局收回了多少事项", "低保怎么申请", "who handles stray dogs",
-                                      "when my house flooded nobody came"])
+                                      "when my house flooded nobody came",
+                                      # 好多钱 is "a lot of money", not 多少钱; 跟着来吗 asks whether people come along,
+                                      # not whether a payment has come (sixteenth round, dev_citizen10)
+                                      "娃娃住院花了好多钱 家里一下揭不开锅 有没有临时救助", "当初花了那么多钱",
+                                      "消防队说要来查我们农家乐 镇上的人也跟着来吗"])
 def test_background_numbers_and_times_are_not_taken_for_a_question_of_fact(question):
     from assistant.search.cues import load_question_cues
 
@@ -303,7 +307,10 @@ def test_unlisted_matters_are_recognised(question, matter):
                                       # an accident (basic-30), fireworks licences (reclaimed-35), farm machinery
                                       # plates and inspection (reclaimed-5), the survey of who pays tax (reclaimed-12)
                                       "麦子被冰雹打了 保险公司咋理赔", "男人出车祸住院了家里没钱", "卖烟花爆竹要什么证",
-                                      "拖拉机年检在哪", "有人问我店里交没交税"])
+                                      "拖拉机年检在哪", "有人问我店里交没交税",
+                                      # a couple's quarrel brought for mediation (basic-39), divorce only its
+                                      # background: the marriage cue's guard
+                                      "两口子天天吵着要离婚 娃娃夹在中间可怜 村上能给调解不"])
 def test_listed_matters_are_not_taken_for_unlisted_ones(question):
     from assistant.search.cues import load_question_cues
 
