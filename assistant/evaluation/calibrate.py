@@ -44,7 +44,7 @@ DEV_SETS = ("eval/questions/dev.jsonl", "eval/questions/dev_citizen.jsonl", "eva
             "eval/questions/dev_walkin.jsonl", "eval/questions/dev_citizen3.jsonl",
             "eval/questions/dev_citizen4.jsonl", "eval/questions/messages-dev3.jsonl", "eval/questions/dev_citizen5.jsonl",
             "eval/questions/dev_citizen6.jsonl", "eval/questions/dev_citizen7.jsonl", "eval/questions/dev_citizen8.jsonl",
-            "eval/questions/dev_citizen9.jsonl",
+            "eval/questions/dev_citizen9.jsonl", "eval/questions/dev_citizen10.jsonl",
             "eval/questions/messages-dev4.jsonl")
 ROUTE_DEV_SET = "eval/questions/minority-dev.jsonl"
 MAX_WRONG = 0.01  # the share of dev questions that may be answered with certainty and wrongly, out of fold …
