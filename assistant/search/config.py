@@ -87,6 +87,9 @@ class RetrievalConfig:
     related_threshold: float = 0.38  # topic confidence below this: nothing is near enough to show, even for reference
     # without a calibration (data/calibration.json) for the model: the decline rule above decides the tier
     calibrated: bool = True  # use the calibrated confidence models when there are some for the model
+    # `duty-assistant calibrate` only: similar questions whose dense score reaches this are taken for near-copies of
+    # the question and left out of its scores (1.0: none), so a dev question is scored as a fresh one would be
+    unseen_above: float = 1.0
     outside_filter_margin: float = 0.1  # a duty outside the filter this much better than the best inside is named
 
     @classmethod

@@ -304,6 +304,14 @@ class Retriever:
             other_units, other_duties = self._scores(self.encoder.queries([query.rewrite]))
             unit_scores[0] = np.maximum(unit_scores[0], other_units[0])
             duty_scores[0] = np.maximum(duty_scores[0], other_duties[0])
+        if self.config.unseen_above < 1.0 and vector is None:
+            # calibration only: the question's near-copies among the similar questions are taken out, so that it
+            # is scored as a question nobody wrote a similar question after
+            near = self.is_question & (unit_scores[0] >= self.config.unseen_above)
+            if near.any():
+                unit_scores[0][near] = -1.0
+                duty_scores[0] = -1.0
+                np.maximum.at(duty_scores[0], self.unit_duty, unit_scores[0])
         dense, sentence_scores = duty_scores[0], duty_scores[1:]
         if query.sentences and self.config.sentence_weight > 0:
             dense = np.maximum(dense, self.config.sentence_weight * sentence_scores.max(axis=0))

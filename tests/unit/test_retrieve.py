@@ -71,6 +71,17 @@ def test_a_body_named_by_a_topic_word_lifts_the_duties_using_that_word_too(dutie
     assert score(topic.search(question, k=3), "basic-17") == pytest.approx(score(body_only.search(question, k=3), "basic-17"))
 
 
+def test_calibration_can_score_a_question_without_its_near_copies_among_the_similar_questions(retriever):
+    """`unseen_above` (calibrate only): a similar question scoring at least that much is taken for a near-copy of
+    the question and left out, so the question is scored as a fresh one; the duty's own text still counts."""
+    question = "谁管流浪狗"  # is itself a similar question of coop-19
+    seen = retriever.search(question, k=3)
+    unseen = retriever.with_config(retriever.config.with_(unseen_above=0.99)).search(question, k=3)
+    assert seen.features.own_question == pytest.approx(1.0, abs=1e-4)
+    assert unseen.features.own_question < 0.99
+    assert unseen.features.own_text == pytest.approx(seen.features.own_text)
+
+
 def test_bm25_weight_changes_the_fused_score_only_by_its_share(retriever):
     without = retriever.with_config(retriever.config.with_(bm25_weight=0.0)).search("流浪犬", k=6)
     with_bm25 = retriever.search("流浪犬", k=6)
