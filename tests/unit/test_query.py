@@ -194,7 +194,9 @@ def test_a_month_an_age_limit_or_a_count_asked_for_is_a_fact_no_list_holds(quest
                                       "where can I buy a water pump", "镇上哪有修手机的", "有卖化肥的吗",
                                       "你觉得我们镇长干得咋样", "窗口那个人态度差得很",
                                       "are you a robot", "奶奶高血压 吃啥药好", "娃感冒了喝什么药",
-                                      "what medicine should my father take"])
+                                      "what medicine should my father take",
+                                      # an opinion of a person (sixteenth round, from dev_citizen11)
+                                      "新来的驻村干部 人好不好 靠不靠谱", "镇卫生院那个大夫医术咋样"])
 def test_questions_no_list_could_answer_by_their_kind_are_recognised(question):
     """A forecast, a shop, an opinion (the eleventh round's `asks_other`): a confidence feature of their own."""
     from assistant.search.cues import load_question_cues
@@ -210,7 +212,8 @@ def test_questions_no_list_could_answer_by_their_kind_are_recognised(question):
                                       "有人上门说是统计局的 让我家天天记账 是真的不", "镇上到底管还是不管",
                                       "What is the procedure for reporting unpaid wages?",
                                       "Who checks the price of pork at the market?",
-                                      "Who is responsible for protecting mobile phone towers?"])
+                                      "Who is responsible for protecting mobile phone towers?",
+                                      "老人咋样申请高龄津贴", "病人怎么样才能申请医疗救助"])
 def test_listed_matters_are_not_taken_for_a_question_no_list_could_answer(question):
     from assistant.search.cues import load_question_cues
 
