@@ -45,7 +45,7 @@ DEV_SETS = ("eval/questions/dev.jsonl", "eval/questions/dev_citizen.jsonl", "eva
             "eval/questions/dev_citizen4.jsonl", "eval/questions/messages-dev3.jsonl", "eval/questions/dev_citizen5.jsonl",
             "eval/questions/dev_citizen6.jsonl", "eval/questions/dev_citizen7.jsonl", "eval/questions/dev_citizen8.jsonl",
             "eval/questions/dev_citizen9.jsonl", "eval/questions/dev_citizen10.jsonl",
-            "eval/questions/dev_citizen11.jsonl",
+            "eval/questions/dev_citizen11.jsonl", "eval/questions/dev_citizen12.jsonl",
             "eval/questions/messages-dev4.jsonl")
 ROUTE_DEV_SET = "eval/questions/minority-dev.jsonl"
 # Each dev question is scored without the similar questions that are near-copies of it (dense score at least

@@ -44,6 +44,14 @@ def test_lexicon_matches_chinese_and_english_words():
     assert lexicon_pairs("Who handles stray dogs?", lexicon) == [("stray dog", "流浪犬"), ("dog", "犬只")]
 
 
+def test_the_lexicon_reads_the_words_of_a_quarrel_and_the_homophone_typed_for_mediation():
+    """调节 (to adjust) is what phone input offers first for 调解 (to mediate): five dev questions asked for it so
+    (镇上能给调节一下不); 吵翻, 闹翻 are quarrels (sixteenth round, from dev_citizen12)."""
+    lexicon = load_lexicon()
+    for question in ("兄弟俩为老人留下的房子吵翻了 镇上能给调节一下不", "跟我哥闹翻了", "谁来调节"):
+        assert "人民调解" in lexicon_matches(question, lexicon), question
+
+
 def test_an_english_term_matches_with_a_hyphen_or_a_space_between_its_words():
     lexicon = [LexiconEntry("old age allowance", ("高龄津贴",)), LexiconEntry("e-bike", ("电动自行车",))]
     assert lexicon_matches("My dad is 85, who handles the old-age allowance?", lexicon) == ["高龄津贴"]
@@ -196,7 +204,8 @@ def test_a_month_an_age_limit_or_a_count_asked_for_is_a_fact_no_list_holds(quest
                                       "are you a robot", "奶奶高血压 吃啥药好", "娃感冒了喝什么药",
                                       "what medicine should my father take",
                                       # an opinion of a person (sixteenth round, from dev_citizen11)
-                                      "新来的驻村干部 人好不好 靠不靠谱", "镇卫生院那个大夫医术咋样"])
+                                      "新来的驻村干部 人好不好 靠不靠谱", "镇卫生院那个大夫医术咋样",
+                                      "服务站那个小年轻说话太冲了 是不是嫌我们老兵麻烦"])
 def test_questions_no_list_could_answer_by_their_kind_are_recognised(question):
     """A forecast, a shop, an opinion (the eleventh round's `asks_other`): a confidence feature of their own."""
     from assistant.search.cues import load_question_cues
