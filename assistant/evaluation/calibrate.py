@@ -96,12 +96,20 @@ def collect(assistant, questions: list[Question], progress: bool = True) -> list
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> LogisticModel:
-    """A standardised logistic regression (scikit-learn, L2, lbfgs)."""
+    """A standardised logistic regression (scikit-learn, L2, lbfgs).
+
+    With one outcome only (the route's 93 dev questions hold a single wrong first duty, so some folds have none)
+    there is nothing to regress on: the model is the outcome's share with a half count added to each side,
+    whatever the features (all weights zero)."""
     from sklearn.linear_model import LogisticRegression
 
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
+    if len(np.unique(y)) < 2:
+        share = (float(np.sum(y)) + 0.5) / (len(y) + 1.0)
+        return LogisticModel(tuple(0.0 for _ in mean), float(np.log(share / (1.0 - share))),
+                             tuple(float(m) for m in mean), tuple(float(s) for s in scale))
     model = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / scale, y.astype(int))
     return LogisticModel(tuple(float(w) for w in model.coef_[0]), float(model.intercept_[0]),
                          tuple(float(m) for m in mean), tuple(float(s) for s in scale))

@@ -475,6 +475,25 @@ def test_calibration_thresholds_come_from_out_of_fold_probabilities():
     assert abs(scope_model.weights[0]) > abs(scope_model.weights[1])
 
 
+def test_a_fold_with_a_single_outcome_gives_a_constant_model_not_an_error():
+    """The route's dev set has one wrong first duty among 93 questions, so some training folds hold none:
+    the duty model is then the outcome's smoothed share, whatever the features."""
+    from assistant.evaluation.calibrate import fit_logistic, out_of_fold
+
+    x = np.random.default_rng(2).normal(size=(20, len(FEATURE_NAMES)))
+    model = fit_logistic(x, np.ones(20, dtype=bool))
+    assert set(model.weights) == {0.0}
+    assert model.probability(x[0]) == pytest.approx(20.5 / 21)
+    # and out of fold, with one wrong first duty among the answerable questions
+    scope = np.ones(30, dtype=bool)
+    right = np.ones(30, dtype=bool)
+    right[0] = False
+    x = np.zeros((30, len(FEATURE_NAMES)))
+    x[:, 0] = np.random.default_rng(3).normal(size=30)
+    p_right, _ = out_of_fold(x, right, scope)
+    assert np.all((p_right > 0) & (p_right < 1))
+
+
 def test_the_outside_questions_file_is_read_and_a_bad_line_named(tmp_path):
     from assistant.data.store import load_outside_questions
     from assistant.errors import DataError
