@@ -55,6 +55,10 @@ ROUTE_DEV_SET = "eval/questions/minority-dev.jsonl"
 # (13 blocks, 2,834 questions, models and thresholds from the other blocks, questions scored as served): right and
 # answered 0.936 -> 0.941 at confidently wrong 0.0095 -> 0.0092 (0.85: 0.938; 0.95: 0.939)
 UNSEEN_ABOVE = 0.9
+# Fewer answerable dev questions with a wrong first duty than this, and the duty model cannot learn what a wrong one
+# looks like: the route's 93 dev questions came to hold one (sixteenth round), its refit read every first duty as
+# right, and minority-test's confidently wrong rose 0.000 -> 0.032. `calibrate` then refuses to write.
+MIN_WRONG_FIRST = 2
 MAX_WRONG = 0.01  # the share of dev questions that may be answered with certainty and wrongly, out of fold …
 ROUTE_MAX_WRONG = 0.02  # … and for the route: its dev set has 93 questions, where 1 % is less than one question, so
 # no threshold but the very top qualifies (right and answered 0.05 out of fold at 0.01 against 0.66 at 0.02: this
@@ -190,6 +194,13 @@ def calibrate(assistant, paths: list[Path], max_wrong: float = MAX_WRONG, max_lo
     x = np.stack([s.x for s in samples])
     right = np.array([s.right for s in samples])
     scope = np.array([s.scope for s in samples])
+    wrong = int(np.sum(scope & ~right))
+    if wrong < MIN_WRONG_FIRST:
+        from assistant.errors import DataError
+
+        raise DataError(f"the dev questions hold {wrong} answerable question(s) whose first duty is wrong; the duty "
+                        f"model needs at least {MIN_WRONG_FIRST} to learn which first duties are wrong, so nothing "
+                        f"was written. Add dev questions (harder ones), or keep the calibration you have.")
     held = [out_of_fold(x, right, scope, seed=seed) for seed in range(REPEATS)]
     answer_threshold = float(np.median([choose_answer_threshold(p, right, max_wrong) for p, _ in held]))
     scope_threshold = float(np.median([choose_scope_threshold(q, scope, p < answer_threshold, max_lost)

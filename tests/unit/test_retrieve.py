@@ -494,6 +494,24 @@ def test_a_fold_with_a_single_outcome_gives_a_constant_model_not_an_error():
     assert np.all((p_right > 0) & (p_right < 1))
 
 
+def test_calibrate_refuses_to_write_when_no_first_duty_was_wrong(tmp_path, monkeypatch):
+    """With fewer than MIN_WRONG_FIRST wrong first duties the duty model cannot learn what a wrong one looks like
+    (the route's refit of the sixteenth round answered every first duty): an error that says what to do."""
+    from types import SimpleNamespace
+
+    from assistant.errors import DataError
+    from assistant.evaluation import calibrate as cal
+
+    path = tmp_path / "dev.jsonl"
+    path.write_text('{"id": "q1", "question": "谁管流浪狗", "relevant": ["coop-19"]}\n', encoding="utf-8")
+    fake = SimpleNamespace(data=SimpleNamespace(duties=[SimpleNamespace(id="coop-19")]), model_id="m")
+    samples = [cal.Sample(None, np.zeros(len(FEATURE_NAMES)), True, True) for _ in range(10)]
+    samples += [cal.Sample(None, np.ones(len(FEATURE_NAMES)), False, False) for _ in range(10)]
+    monkeypatch.setattr(cal, "collect", lambda assistant, questions, progress: samples)
+    with pytest.raises(DataError, match="first duty is wrong"):
+        cal.calibrate(fake, [path], progress=False)
+
+
 def test_the_outside_questions_file_is_read_and_a_bad_line_named(tmp_path):
     from assistant.data.store import load_outside_questions
     from assistant.errors import DataError
