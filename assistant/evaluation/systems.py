@@ -35,6 +35,8 @@ ABLATIONS: dict[str, dict] = {
     "− BM25 (weight 0)": {"bm25_weight": 0.0},
     "BM25 weight 0.2": {"bm25_weight": 0.2},
     "− county-body cue": {"department_boost": 0.0},
+    "− a body named by a topic word lifts the duties using it (工会: basic-17 beside the federation's coop-40)": {"department_topic": False},
+    "− a typo always read corrected (else only when the best duty scores below 0.75: 申请低宝)": {"typo_rewrite_any": False},
     "− list-intent cue (收回/配合)": {"list_intent_boost": 0.0},
     "− relay frames (群众来问：… read as it is typed)": {"relay": False},
     "− questions no list answers by their kind (天气预报, 哪有卖的, 你觉得…: other_question)": {"other_questions": False},
