@@ -42,9 +42,8 @@ class Query:
     # (what the question says, the list's word it was read as): everyday names (新农合 → 基本医疗保险) and typos
     # (宅鸡地 → 宅基地), for the answer to say how it read the question
     readings: list[tuple[str, str]] = field(default_factory=list)
-    departments: list[str] = field(default_factory=list)  # canonical names of bodies the question names
-    # (the words, the body) of each such mention: 工会 names the county federation of trade unions, and is also what
-    # the town's own trade-union duty is about
+    # (the words, the body) of each body the question names: 工会 names the county federation of trade unions, and
+    # is also what the town's own trade-union duty is about
     department_forms: list[tuple[str, str]] = field(default_factory=list)
     sentences: list[str] = field(default_factory=list)  # of a long, message-style question
     list_intent: list[str] = field(default_factory=list)  # lists the question asks about (收回 → reclaimed)
@@ -60,6 +59,11 @@ class Query:
     outside_matter: str = ""
     outside_office: str = ""
     relay: str = ""  # the frame of a relayed question taken off its start (群众来问：): who asks, not what
+
+    @property
+    def departments(self) -> list[str]:
+        """Canonical names of the bodies the question names, in order of first mention."""
+        return list(dict.fromkeys(name for _, name in self.department_forms))
 
     @property
     def typed(self) -> str:

@@ -235,7 +235,6 @@ class Retriever:
             query.other_question = self.cues.other_question(text) if self.config.other_questions else ""
             query.unlisted_matter, query.hint, query.hint_en = self.cues.unlisted_matter(text)
         query.department_forms = self.registry.named_forms(text)
-        query.departments = list(dict.fromkeys(name for _, name in query.department_forms))
         if len(text) >= self.config.long_chars and (self.config.sentence_weight > 0 or self.config.sentence_slots > 0):
             sentences = split_sentences(text)
             query.sentences = sentences if len(sentences) > 1 else []
