@@ -72,15 +72,20 @@ class QuestionCues:
         # a cue is a pattern, or an object: {"pattern": …, "from_dev": true} for one written after reading dev
         # questions; {"pattern": …, "unless": name} for one that must not fire when the question matches the named
         # guard of "guards" (English fact and advice cues leave a question that also asks who, where or how alone)
-        # "guarded": {group: guard name} gives every cue of a group that names no guard of its own that guard (the
-        # Chinese fact cues leave a question that also asks who handles it or how to apply alone)
-        guards = {name: re.compile(text, re.I) for name, text in data.get("guards", {}).items()}
+        # "guarded": {group: guard name(s)} gives every cue of a group that names no guard of its own that guard (the
+        # fact cues leave a question that also asks who handles it or how to apply alone, in Chinese or in English)
+        # a guard may be one name or a list of names (the cue is left alone when any of them matches)
+        guard_texts = data.get("guards", {})
         guarded = data.get("guarded", {})
+
+        def guard(unless: str | list[str]) -> re.Pattern:
+            names = [unless] if isinstance(unless, str) else list(unless)
+            return re.compile("|".join(f"(?:{guard_texts[name]})" for name in names), re.I)
 
         def cue(item, group: str) -> Cue:
             text = item["pattern"] if isinstance(item, dict) else item
             unless = (item.get("unless") if isinstance(item, dict) else None) or guarded.get(group)
-            return Cue(re.compile(text, re.I), guards[unless] if unless else None)
+            return Cue(re.compile(text, re.I), guard(unless) if unless else None)
 
         compile_ = lambda group: tuple(cue(p, group) for p in data.get(group, []))
         dev = lambda items: tuple(isinstance(p, dict) and bool(p.get("from_dev")) for p in items)

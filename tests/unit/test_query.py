@@ -422,6 +422,30 @@ def test_a_guarded_group_gives_its_guard_to_every_cue_that_names_none(tmp_path):
     assert cues.unlisted_fact("what fee 找谁") == "fee" and not cues.unlisted_fact("who sets the fee")
 
 
+def test_a_group_may_be_guarded_by_several_guards(tmp_path):
+    """"guarded": {group: [names]} (seventeenth round): the cue is left alone when any of the guards matches — the fact
+    cues leave alone a question that also asks who handles the matter in Chinese and in English (Who runs the
+    township's sports ground? Can kids use it at weekends?)."""
+    from assistant.search.cues import load_question_cues
+
+    path = tmp_path / "question_cues.json"
+    path.write_text(json.dumps({"guards": {"who_zh": ".*(谁管|找谁)", "who_en": r".*\bwho\b"},
+                                "guarded": {"unanswerable": ["who_zh", "who_en"]},
+                                "unanswerable": ["weekend", "周末"]}), encoding="utf-8")
+    cues = load_question_cues(path)
+    assert cues.unlisted_fact("Is it open at the weekend?") == "weekend" and cues.unlisted_fact("周末开门不") == "周末"
+    assert not cues.unlisted_fact("Who runs the sports ground? Can kids use it at weekends?")
+    assert not cues.unlisted_fact("体育场谁管 周末能进不")
+
+
+def test_the_shipped_fact_cues_leave_alone_an_english_question_that_asks_who():
+    from assistant.search.cues import load_question_cues
+
+    cues = load_question_cues()
+    assert cues.unlisted_fact("Is the township office open at the weekend?")
+    assert not cues.unlisted_fact("Who runs the township's public sports ground? Can kids use it at weekends?")
+
+
 @pytest.mark.parametrize("question, fact", [
     # a question that also asks who handles it or how to apply asks something the list answers (the label rule of
     # every question set): the precise fact cues leave it to the broader how-much/when feature
@@ -435,3 +459,19 @@ def test_chinese_fact_cues_leave_alone_a_question_that_asks_who_or_how(question,
     from assistant.search.cues import load_question_cues
 
     assert bool(load_question_cues().unlisted_fact(question)) is fact
+
+
+@pytest.mark.parametrize("question, unlisted", [
+    # enlisting is no list's matter, but a soldier or a veteran in the family is told, not asked about (seventeenth
+    # round): a military family asking for help, a veteran's care
+    ("娃想去当兵 在哪报名", True), ("征兵体检啥时候", True), ("大学生参军，学费补偿咋申请", True),
+    ("How do I sign up for the army?", True),
+    ("娃在部队当兵 家里就剩我们老两口 麦子收不过来 镇上能帮一把不", False), ("我当过兵 退伍了 有啥优待", False),
+    # moving a household registration is the police's; one already moved is background to another matter
+    ("想把户口迁到乌鲁木齐 要啥手续", True), ("户口迁移证在哪开", True),
+    ("奶奶户口迁到我们村了 新农和要在哪变更", False), ("问新农合参保信息要改 户口迁走的孙子咋变更", False),
+])
+def test_an_unlisted_matter_told_as_background_is_not_what_is_asked(question, unlisted):
+    from assistant.search.cues import load_question_cues
+
+    assert bool(load_question_cues().unlisted_matter(question)[0]) is unlisted
