@@ -475,6 +475,29 @@ def test_calibration_thresholds_come_from_out_of_fold_probabilities():
     assert abs(scope_model.weights[0]) > abs(scope_model.weights[1])
 
 
+def test_each_question_file_is_scored_by_models_fitted_without_it():
+    """`calibrate` reports how each dev file fares as a fresh block would (seventeenth round): its questions scored by
+    models fitted on the other files only."""
+    from assistant.evaluation.calibrate import by_file, fit_models, leave_one_file_out, probabilities
+
+    rng = np.random.default_rng(4)
+    n = 240
+    scope = rng.random(n) < 0.7
+    right = scope & (rng.random(n) < 0.85)
+    x = rng.normal(size=(n, len(FEATURE_NAMES)))
+    x[:, 0] += 2.0 * scope
+    x[:, 1] += 2.0 * right
+    files = np.array(["a.jsonl", "b.jsonl", "c.jsonl"] * (n // 3))
+    p_right, p_scope = leave_one_file_out(x, right, scope, files)
+    held = files == "b.jsonl"
+    duty, scope_model = fit_models(x[~held], right[~held], scope[~held])
+    expected = probabilities(duty, scope_model, x[held])
+    assert np.allclose(p_right[held], expected[0]) and np.allclose(p_scope[held], expected[1])
+    report = by_file(p_right, p_scope, right, scope, files, 0.5, 0.3)
+    assert list(report) == ["a.jsonl", "b.jsonl", "c.jsonl"] and report["b.jsonl"]["n"] == n // 3
+    assert set(report["a.jsonl"]) >= {"confidently_wrong", "right_and_answered", "out_of_scope_not_answered"}
+
+
 def test_a_fold_with_a_single_outcome_gives_a_constant_model_not_an_error():
     """The route's dev set has one wrong first duty among 93 questions, so some training folds hold none:
     the duty model is then the outcome's smoothed share, whatever the features."""
