@@ -77,10 +77,13 @@ class QuestionCues:
         # a guard may be one name or a list of names (the cue is left alone when any of them matches)
         guard_texts = data.get("guards", {})
         guarded = data.get("guarded", {})
+        compiled: dict[tuple[str, ...], re.Pattern] = {}  # one pattern per guard or list of guards
 
         def guard(unless: str | list[str]) -> re.Pattern:
-            names = [unless] if isinstance(unless, str) else list(unless)
-            return re.compile("|".join(f"(?:{guard_texts[name]})" for name in names), re.I)
+            names = (unless,) if isinstance(unless, str) else tuple(unless)
+            if names not in compiled:
+                compiled[names] = re.compile("|".join(f"(?:{guard_texts[name]})" for name in names), re.I)
+            return compiled[names]
 
         def cue(item, group: str) -> Cue:
             text = item["pattern"] if isinstance(item, dict) else item
