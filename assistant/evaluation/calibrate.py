@@ -48,7 +48,9 @@ DEV_SETS = ("eval/questions/dev.jsonl", "eval/questions/dev_citizen.jsonl", "eva
             "eval/questions/dev_citizen11.jsonl", "eval/questions/dev_citizen12.jsonl",
             "eval/questions/messages-dev4.jsonl", "eval/questions/dev_citizen13.jsonl",
             "eval/questions/dev_citizen14.jsonl")
-ROUTE_DEV_SET = "eval/questions/minority-dev.jsonl"
+# the route's dev questions: the first set (written before the route was built) and, since the seventeenth round, a
+# harder one (situations near a neighbouring duty, amounts and dates asked in Uyghur and Kazakh)
+ROUTE_DEV_SETS = ("eval/questions/minority-dev.jsonl", "eval/questions/minority-dev2.jsonl")
 # Each dev question is scored without the similar questions that are near-copies of it (dense score at least
 # this): many similar questions were written beside the older dev sets, and 21 % of dev.jsonl's right answers
 # matched one at ≥ 0.9 (9 % at ≥ 0.95), against 1 % (and none) of the sixteenth round's fresh block. Fitted on such
@@ -274,7 +276,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", help="where to write (default: data/calibration.json)")
     p.add_argument("--route", action="store_true",
                    help=f"fit the route's models instead (Uyghur and Kazakh questions, assistant/search/route.py): "
-                        f"default questions {ROUTE_DEV_SET}, written to data/calibration-<route model>.json")
+                        f"default questions {' '.join(ROUTE_DEV_SETS)}, written to data/calibration-<route model>.json")
     p.add_argument("--max-wrong", type=float, default=None,
                    help=f"largest share of confidently wrong answers on dev (default {MAX_WRONG}; with --route "
                         f"{ROUTE_MAX_WRONG}: its 93 dev questions allow no wrong answer at all at 1 %%)")
@@ -299,7 +301,7 @@ def main(args) -> int:
             raise SettingsError("there is no route to calibrate: set DUTY_ASSISTANT_ROUTE_MODEL (default e5-small) "
                                 "and run `duty-assistant model fetch e5-small`")
         target, out = assistant.route, assistant.settings.calibration_for(assistant.route.model_id)
-        paths = [Path(p) for p in args.questions] or [assistant.settings.root / ROUTE_DEV_SET]
+        paths = [Path(p) for p in args.questions] or [assistant.settings.root / p for p in ROUTE_DEV_SETS]
     elif not args.questions and assistant.settings.out_of_scope.exists():  # recorded at the Review desk
         paths.append(assistant.settings.out_of_scope)
     max_wrong = args.max_wrong if args.max_wrong is not None else (ROUTE_MAX_WRONG if args.route else MAX_WRONG)
