@@ -171,21 +171,22 @@ def out_of_fold(x: np.ndarray, right: np.ndarray, scope: np.ndarray, folds: int 
     for k in range(3):
         rows = rng.permutation(np.nonzero(kind == k)[0])
         fold[rows] = np.arange(len(rows)) % folds
-    p_right, p_scope = np.zeros(len(kind)), np.zeros(len(kind))
-    for f in range(folds):
-        train, held = fold != f, fold == f
-        duty_model, scope_model = fit_models(x[train], right[train], scope[train])
-        p_right[held], p_scope[held] = probabilities(duty_model, scope_model, x[held])
-    return p_right, p_scope
+    return _held_out(x, right, scope, fold)
 
 
 def leave_one_file_out(x: np.ndarray, right: np.ndarray, scope: np.ndarray,
                        files: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(p_right, p_scope) of each question from models fitted without its whole question file: each dev block scored
     as a fresh block would be (its writer's phrasing unseen), which random folds cannot show."""
+    return _held_out(x, right, scope, files)
+
+
+def _held_out(x: np.ndarray, right: np.ndarray, scope: np.ndarray,
+              groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(p_right, p_scope) of each question from models fitted on the questions of the other groups."""
     p_right, p_scope = np.zeros(len(right)), np.zeros(len(right))
-    for name in dict.fromkeys(files.tolist()):
-        held = files == name
+    for group in dict.fromkeys(groups.tolist()):
+        held = groups == group
         duty_model, scope_model = fit_models(x[~held], right[~held], scope[~held])
         p_right[held], p_scope[held] = probabilities(duty_model, scope_model, x[held])
     return p_right, p_scope
@@ -194,10 +195,12 @@ def leave_one_file_out(x: np.ndarray, right: np.ndarray, scope: np.ndarray,
 def by_file(p_right: np.ndarray, p_scope: np.ndarray, right: np.ndarray, scope: np.ndarray, files: np.ndarray,
             answer_threshold: float, scope_threshold: float) -> dict:
     """The trust figures of each question file at these thresholds."""
-    return {name: {"n": int(np.sum(files == name)),
-                   **figures(p_right[files == name], p_scope[files == name], right[files == name],
-                             scope[files == name], answer_threshold, scope_threshold)}
-            for name in dict.fromkeys(files.tolist())}
+    report = {}
+    for name in dict.fromkeys(files.tolist()):
+        held = files == name
+        report[name] = {"n": int(held.sum()), **figures(p_right[held], p_scope[held], right[held], scope[held],
+                                                         answer_threshold, scope_threshold)}
+    return report
 
 
 def figures(p_right: np.ndarray, p_scope: np.ndarray, right: np.ndarray, scope: np.ndarray,

@@ -453,19 +453,25 @@ def test_a_stale_or_damaged_calibration_file_is_told_apart(tmp_path, capsys):
         Calibration.load(path)
 
 
+def synthetic_dev(seed: int, n: int, answerable: float, right_first: float, signal: float):
+    """(x, right, scope) of n made-up dev questions: one informative feature for scope, one for the duty, the rest
+    noise."""
+    rng = np.random.default_rng(seed)
+    scope = rng.random(n) < answerable
+    right = scope & (rng.random(n) < right_first)
+    x = rng.normal(size=(n, len(FEATURE_NAMES)))
+    x[:, 0] += signal * scope
+    x[:, 1] += signal * right
+    return x, right, scope
+
+
 def test_calibration_thresholds_come_from_out_of_fold_probabilities():
     """The thresholds are chosen on probabilities of questions the models did not see; the duty model learns
     from answerable questions only."""
     from assistant.evaluation.calibrate import choose_answer_threshold, figures, fit_models, out_of_fold
 
-    rng = np.random.default_rng(1)
     n = 300
-    scope = rng.random(n) < 0.8
-    right = scope & (rng.random(n) < 0.9)
-    # one informative feature for scope, one for the duty, the rest noise
-    x = rng.normal(size=(n, len(FEATURE_NAMES)))
-    x[:, 0] += 2.5 * scope
-    x[:, 1] += 2.5 * right
+    x, right, scope = synthetic_dev(seed=1, n=n, answerable=0.8, right_first=0.9, signal=2.5)
     held_right, held_scope = out_of_fold(x, right, scope)
     assert held_right.shape == (n,) and np.all(held_right <= held_scope + 1e-12)  # p_right = p_scope × p_duty
     threshold = choose_answer_threshold(held_right, right, 0.02)
@@ -480,13 +486,8 @@ def test_each_question_file_is_scored_by_models_fitted_without_it():
     models fitted on the other files only."""
     from assistant.evaluation.calibrate import by_file, fit_models, leave_one_file_out, probabilities
 
-    rng = np.random.default_rng(4)
     n = 240
-    scope = rng.random(n) < 0.7
-    right = scope & (rng.random(n) < 0.85)
-    x = rng.normal(size=(n, len(FEATURE_NAMES)))
-    x[:, 0] += 2.0 * scope
-    x[:, 1] += 2.0 * right
+    x, right, scope = synthetic_dev(seed=4, n=n, answerable=0.7, right_first=0.85, signal=2.0)
     files = np.array(["a.jsonl", "b.jsonl", "c.jsonl"] * (n // 3))
     p_right, p_scope = leave_one_file_out(x, right, scope, files)
     held = files == "b.jsonl"
