@@ -66,6 +66,9 @@ class QuestionCues:
     # per unanswerable / asks_other cue: written after reading dev questions (thirteenth round on; see for_calibration)
     unanswerable_from_dev: tuple[bool, ...] = ()
     other_from_dev: tuple[bool, ...] = ()
+    # a question that asks which of the town and a county body handles a matter (镇上管还是水利局管, the town or the
+    # county bureau?): the body it names is one of the two it asks between, not a word about the matter
+    asks_town_or_body: tuple[Cue, ...] = ()
 
     @classmethod
     def from_json(cls, data: dict) -> "QuestionCues":
@@ -97,7 +100,7 @@ class QuestionCues:
         unanswerable, other = data.get("unanswerable", []), data.get("asks_other", [])
         intents = {k: tuple(cue(p, k) for p in v) for k, v in data.get("list_intent", {}).items()}
         return cls(intents, compile_("unanswerable"), matters, dev(entries), compile_("asks_fact"), compile_("relay"),
-                   compile_("asks_other"), dev(unanswerable), dev(other))
+                   compile_("asks_other"), dev(unanswerable), dev(other), compile_("asks_town_or_body"))
 
     def for_calibration(self) -> "QuestionCues":
         """These cues without those written from dev questions (unlisted matters; since the thirteenth round also
@@ -148,6 +151,11 @@ class QuestionCues:
         """The words asking how much or when (多少, 啥时候, 周几 …), or "": broader than `unlisted_fact`, since people
         also ask when a listed campaign comes round; a confidence feature of its own."""
         return _first(self.asks_fact, text)
+
+    def town_or_body(self, text: str) -> str:
+        """The words if `text` asks which of the town and a county body handles the matter (镇上收还是水利局收,
+        兽医站还是镇上, the town or the county bureau?), or ""."""
+        return _first(self.asks_town_or_body, text)
 
     def other_question(self, text: str) -> str:
         """The words of a question no list could answer by its kind (a weather forecast: 明天下不下雨; where to buy a

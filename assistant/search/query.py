@@ -58,6 +58,9 @@ class Query:
     # … and, when it is very close (`outside_hint_min`), its matter and where people take it (general knowledge)
     outside_matter: str = ""
     outside_office: str = ""
+    # the words if it asks which of the town and a county body it names handles the matter (镇上收还是水利局收): that
+    # body is one of two candidates, not a word about the matter
+    town_or_body: str = ""
     relay: str = ""  # the frame of a relayed question taken off its start (群众来问：): who asks, not what
 
     @property

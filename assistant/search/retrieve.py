@@ -235,6 +235,8 @@ class Retriever:
             query.other_question = self.cues.other_question(text) if self.config.other_questions else ""
             query.unlisted_matter, query.hint, query.hint_en = self.cues.unlisted_matter(text)
         query.department_forms = self.registry.named_forms(text)
+        if query.department_forms and self.config.town_or_body:
+            query.town_or_body = self.cues.town_or_body(text)
         if len(text) >= self.config.long_chars and (self.config.sentence_weight > 0 or self.config.sentence_slots > 0):
             sentences = split_sentences(text)
             query.sentences = sentences if len(sentences) > 1 else []
@@ -448,7 +450,10 @@ class Retriever:
         for name in query.departments:
             mask = self.department_mask.get(name)
             if mask is not None:
-                score = score + self.config.department_boost * (mask | self._naming(query, name))
+                # a body named as one of the two the question asks between (镇上收还是水利局收) is no evidence for its
+                # own duties; the words still count where a duty's own text uses them (消防, 工会)
+                own = mask if not query.town_or_body else np.zeros_like(mask)
+                score = score + self.config.department_boost * (own | self._naming(query, name))
         for kind in query.list_intent:
             score = score + self.config.list_intent_boost * self.list_mask[kind]
         if self.config.lexicon_boost and query.expansions:

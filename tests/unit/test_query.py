@@ -329,6 +329,29 @@ def test_listed_matters_are_not_taken_for_unlisted_ones(question):
     assert load_question_cues().unlisted_matter(question)[0] == ""
 
 
+@pytest.mark.parametrize("question", [
+    "浇地的水费交给谁 镇上收还是水利局收", "春防的疫苗谁组织 兽医站还是镇上", "这个是咱镇上的活还是市场监管局的",
+    "续包找谁审批？镇上还是林草局", "工伤认定找镇上还是人社局", "斗渠塌了 找水利局还是找镇上",
+    "Does the town inspect small workshops for safety, or the county bureau?",
+    "Who approves grassland contracts, the county bureau or the township?",
+])
+def test_a_question_between_the_town_and_a_county_body_is_recognised(question):
+    from assistant.search.cues import load_question_cues
+
+    assert load_question_cues().town_or_body(question)
+
+
+@pytest.mark.parametrize("question", [
+    "微型消防站现在还是镇上建吗",  # 还是 = still
+    "乡村振兴局还是农业农村局管这个",  # two county bodies, not the town
+    "城镇职工医保还是居民医保划算", "谁管流浪狗", "township office hours",
+])
+def test_other_questions_are_not_taken_for_a_choice_between_town_and_body(question):
+    from assistant.search.cues import load_question_cues
+
+    assert not load_question_cues().town_or_body(question)
+
+
 def test_calibration_fits_without_the_cues_written_from_dev_questions():
     """A cue written to catch some dev questions would make them look easy to the confidence models fitted on
     those same questions; calibration leaves such cues out, answering uses them all."""

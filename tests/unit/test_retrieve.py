@@ -51,6 +51,21 @@ def test_a_named_county_body_lifts_its_duties(retriever):
     assert boosted.hits[0].duty.id == "reclaimed-2"
 
 
+def test_a_body_named_as_the_other_choice_to_the_town_lifts_nothing(retriever):
+    """镇上开还是县民政局开 asks which of the two handles it: the body is one of the candidates, not a word about the
+    matter, so its own duties are not lifted (eighteenth round: four dev questions of this kind went to the named
+    body's duty when the town's own was meant)."""
+    question = "婚姻状况证明 镇上开还是县民政局开"
+    off = retriever.with_config(retriever.config.with_(town_or_body=False)).search(question, k=6)
+    on = retriever.search(question, k=6)
+    score = lambda result, duty_id: next(h.score for h in result.hits if h.duty.id == duty_id)
+    assert on.query.town_or_body and "奇台县民政局" in on.query.departments
+    assert not off.query.town_or_body
+    assert score(off, "reclaimed-2") - score(on, "reclaimed-2") == pytest.approx(retriever.config.department_boost)
+    # a question naming the body without setting it against the town still lifts it
+    assert not retriever.analyse("县民政局开婚姻状况证明吗").town_or_body
+
+
 def test_a_body_named_by_a_topic_word_lifts_the_duties_using_that_word_too(duties, registry):
     """工会 names the county federation of trade unions (coop-40's body) and is what the town's own trade-union
     duty (basic-17, no county body) is about: both are lifted, so 想成立个工会 is not sent to the federation's
