@@ -410,7 +410,8 @@ class Retriever:
                  filters: Filters | None) -> list[Matter]:
         """Rank each group of sentences like a question (its vector: the mean of its sentences'); a group the
         list does not cover (tier `not_in_list`: background, a complaint without a matter) joins its neighbour,
-        and neighbours whose first duty is the same are one matter."""
+        a group shorter than `matter_min_chars` joins the group closest to it, and groups whose first duty is the
+        same are one matter."""
 
         found = [self._matter(parts, vectors, g, filters) for g in groups]
         while len(found) > 1:
@@ -418,6 +419,14 @@ class Retriever:
             # may come back to its matter) are one matter
             pair = next(((i, i + 1 if i + 1 < len(found) else i - 1) for i, m in enumerate(found)
                          if m.result.tier == "not_in_list"), None)
+            # a part too short to be a matter of its own (镇上能不能帮个忙?, 这种地方有莫有人管?) joins the part it is
+            # closest to, which need not be its neighbour (a plea at the end may be about the first matter)
+            short = next((i for i, m in enumerate(found) if len(m.text) < self.config.matter_min_chars), None)
+            if pair is None and short is not None:
+                mine = vectors[found[short].sentences].mean(axis=0)
+                near = [float(vectors[m.sentences].mean(axis=0) @ mine) if j != short else -np.inf
+                        for j, m in enumerate(found)]
+                pair = (short, int(np.argmax(near)))
             pair = pair or next(((i, j) for i in range(len(found)) for j in range(i + 1, len(found))
                                  if _same_matter(found[i].result, found[j].result)), None)
             if pair is None:

@@ -393,6 +393,24 @@ def test_a_message_with_two_matters_gives_two_blocks(duties, registry):
     assert off.matters == []
 
 
+def test_a_part_too_short_to_be_a_matter_joins_the_part_closest_to_it(duties, registry):
+    """证明去哪开。 (6 characters) is no matter of its own: with `matter_min_chars` it joins the part whose mean vector is
+    closest to its own, not a block of its own (before, such a piece — 镇上能不能帮个忙?, 麻烦问一下。 — stood alone and
+    took a place in the message's first five)."""
+    config = RetrievalConfig(pinyin=False, matter_background=0.0, long_chars=20, decline_threshold=0.0,
+                             related_threshold=0.0, matter_min_chars=0)
+    retriever = tiny_retriever(duties, registry, IDS + ["basic-29", "basic-30", "coop-15"], SIMILAR, config=config)
+    message = "领导您好！我们村里流浪狗越来越多，街上的野狗谁来抓？另外我家困难，低保怎么申请，要什么材料？证明去哪开。"
+    alone = retriever.search(message)
+    assert [m.sentences for m in alone.matters] == [[0], [1], [2]]
+    joined = retriever.with_config(config.with_(matter_min_chars=12)).search(message)
+    assert len(joined.matters) == 2 and sorted(i for m in joined.matters for i in m.sentences) == [0, 1, 2]
+    parts = [m.text for m in alone.matters]
+    vectors = retriever.encoder.queries(parts)
+    closest = 0 if float(vectors[2] @ vectors[0]) >= float(vectors[2] @ vectors[1]) else 1
+    assert sorted(joined.matters[closest].sentences) == sorted([closest, 2])
+
+
 def test_a_messages_first_duty_that_is_no_matters_first_is_not_shown_as_certain(duties, registry, monkeypatch):
     """The message's own first duty comes from the mean of its sentences' vectors; where it is the first duty of none
     of its matters it fell between them, and the message is `possibly` (its matters keep their own tiers)."""
