@@ -35,6 +35,19 @@ def segmenter():
     return jieba
 
 
+def add_words(words) -> None:
+    """Teach the cutter the words it lacks (the lexicon's everyday names and the list's terms it maps them to:
+    一卡通, 春防, 合疗). Without them such a word is cut up by jieba's HMM, a piece of it may be taken for a typo
+    (春防羊的免役 was read 防羊 → 放羊), and BM25 sees pieces. Words jieba already knows keep their frequencies.
+    Process-wide (jieba's dictionary is one per process) and idempotent."""
+    jieba = segmenter()
+    jieba.initialize()
+    with _lock:
+        for word in sorted(words):
+            if HAN_WORD.fullmatch(word) and not jieba.dt.FREQ.get(word):
+                jieba.add_word(word)
+
+
 def word_cuts(text: str, known: set[str] | frozenset = frozenset()) -> tuple[set[int], list[tuple[int, int]]]:
     """Where jieba cuts `text` (character offsets, both ends included), and the spans of the words of two or more
     characters it made up (its HMM joins characters no dictionary word covers; `known`: the words that are real).
