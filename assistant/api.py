@@ -32,7 +32,7 @@ from assistant.domain import Duty, ListKind, OutsideQuestion
 from assistant.search.encode import Encoder
 from assistant.search.index import LoadedIndex, Manifest, index_dir, load_index, recover_swap, write_index
 from assistant.search.query import OTHER_SCRIPT_NOTICE, other_script
-from assistant.search.segment import add_words, segmenter
+from assistant.search.segment import add_words, lexicon_cutter, segmenter
 from assistant.search.confidence import Calibration
 from assistant.search.retrieve import Filters, Result, Retriever
 from assistant.data.store import input_hashes, load_duties, load_outside_questions, load_registry, load_similar_questions
@@ -204,10 +204,12 @@ def known_words() -> set[str]:
 
 
 def _retriever(data: Data, loaded: LoadedIndex, encoder: Encoder, config: RetrievalConfig, model_id: str) -> Retriever:
-    if config.lexicon:
-        # before anything is cut: the lexicon's words are words (eighteenth round, dev: right and answered +0.3 to
-        # +0.5 points at the same share confidently wrong, leaving each block out)
+    cutter = None
+    if config.lexicon and config.lexicon_cut:
+        # the lexicon's words are words to the cutter BM25 and typo matching read with (eighteenth round: 春防羊 is
+        # no typo of 放羊; dev, each block left out: right and answered +0.3 to +0.5 points at the same share wrong)
         add_words(lexicon_words(data.lexicon))
+        cutter = lexicon_cutter()
     return Retriever(
         data.duties, data.registry, loaded.units, loaded.faiss, encoder, config,
         lexicon=data.lexicon,
@@ -219,6 +221,7 @@ def _retriever(data: Data, loaded: LoadedIndex, encoder: Encoder, config: Retrie
         model_id=model_id,
         outside=loaded.outside,
         outside_questions=data.outside,
+        cutter=cutter,
     )
 
 

@@ -31,6 +31,9 @@ class RetrievalConfig:
     dense_weight: float = 1.0  # 0: no embedding model at all (BM25 alone, for comparison)
     bm25_weight: float = 0.1  # weight of the max-normalised BM25 score
     department_boost: float = 0.25  # added to duties of a body the question names
+    # BM25 and typo matching cut with jieba's dictionary plus the lexicon's words (segment.lexicon_cutter); the
+    # Uyghur/Kazakh route keeps jieba's own (route.ROUTE_SETTINGS)
+    lexicon_cut: bool = True
     town_or_body: bool = True  # … but not to a body's own duties when the question asks between the town and it
     department_topic: bool = True  # … and to duties whose own text uses the words that named it (工会, 消防)
     list_intent_boost: float = 0.1  # added to duties of the list a question asks about (收回 → reclaimed)

@@ -21,21 +21,21 @@ STOPWORDS = frozenset(
 )
 
 
-def tokenize(text: str) -> list[str]:
-    """jieba search-mode tokens (and lower-cased latin words), without stopwords and punctuation."""
-    jieba = segmenter()
+def tokenize(text: str, cutter=None) -> list[str]:
+    """jieba search-mode tokens (and lower-cased latin words), without stopwords and punctuation. `cutter`: a jieba
+    tokenizer (default: jieba's own)."""
     tokens = []
-    for token in jieba.cut_for_search(text):
+    for token in (cutter or segmenter().dt).cut_for_search(text):
         token = token.strip().lower()
         if token and _WORD.fullmatch(token) and token not in STOPWORDS:
             tokens.append(token)
     return tokens
 
 
-def content_words(text: str) -> list[str]:
+def content_words(text: str, cutter=None) -> list[str]:
     """The Chinese words of `text` that can carry a topic: jieba's words of two or more characters, without
     stopwords."""
-    return [w for w in segmenter().cut(text) if HAN_WORD.fullmatch(w) and w not in STOPWORDS]
+    return [w for w in (cutter or segmenter().dt).cut(text) if HAN_WORD.fullmatch(w) and w not in STOPWORDS]
 
 
 class LexicalScorer:
@@ -43,10 +43,14 @@ class LexicalScorer:
 
     Args:
         documents: the text of each duty's document, in duty order.
+        cutter: the jieba tokenizer documents and questions are cut with (default: jieba's own).
     """
 
-    def __init__(self, documents: list[str]):
-        self._index([tokenize(d) or ["_"] for d in documents])
+    cutter = None
+
+    def __init__(self, documents: list[str], cutter=None):
+        self.cutter = cutter
+        self._index([tokenize(d, cutter) or ["_"] for d in documents])
 
     @classmethod
     def from_tokens(cls, tokenized: list[list[str]]) -> "LexicalScorer":
@@ -66,13 +70,13 @@ class LexicalScorer:
     def unknown_share(self, text: str, read: set[str] = frozenset()) -> float:
         """Share of the content words of `text` that no document uses (0 when it has none). A word inside one of
         `read` (chunks already read as the list's words: typos, popular names) counts as known."""
-        words = content_words(text)
+        words = content_words(text, self.cutter)
         unknown = [w for w in words if w not in self.vocabulary and not any(w in c or c in w for c in read)]
         return len(unknown) / len(words) if words else 0.0
 
     def scores(self, text: str) -> np.ndarray:
         """BM25 score of every document for a query (zeros when no token is known)."""
-        tokens = tokenize(text)
+        tokens = tokenize(text, self.cutter)
         if not tokens:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)

@@ -11,6 +11,7 @@ Then a confidence for declining: the best dense score plus a bonus when the ques
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -140,6 +141,8 @@ class Retriever:
         model_id: the embedding model's id.
         outside: vectors of questions about matters the list does not hold (row i ↔ `outside_questions[i]`).
         outside_questions: those questions, with where people usually take them.
+        cutter: the jieba tokenizer BM25 and typo matching cut with (segment.lexicon_cutter: jieba's dictionary and
+            the lexicon's words); None: jieba's own.
     """
 
     def __init__(
@@ -147,7 +150,7 @@ class Retriever:
         config: RetrievalConfig, lexicon: list[LexiconEntry] = (), vocabulary: set[str] = frozenset(),
         known_words: set[str] = frozenset(), lexical_documents: list[str] | None = None,
         cues: QuestionCues | None = None, calibration: Calibration | None = None, model_id: str = "",
-        outside: np.ndarray | None = None, outside_questions: list[OutsideQuestion] = (),
+        outside: np.ndarray | None = None, outside_questions: list[OutsideQuestion] = (), cutter=None,
     ):
         self.duties = duties
         self.by_id = {d.id: d for d in duties}
@@ -163,7 +166,8 @@ class Retriever:
         for entry in self.lexicon:
             self.everyday[entry.everyday] = self.everyday.get(entry.everyday, ()) + entry.official
         self.pinyin = PinyinMatcher(vocabulary, known_words) if vocabulary else None
-        self.lexical = LexicalScorer(lexical_documents) if lexical_documents else None
+        self.cutter = cutter  # the jieba tokenizer BM25 and typo matching cut with (None: jieba's own)
+        self.lexical = LexicalScorer(lexical_documents, cutter) if lexical_documents else None
         self.cues = cues or QuestionCues()
         self.is_question = np.array([u.kind == "question" for u in units], dtype=bool)
         self.duty_units = [np.nonzero(self.unit_duty == i)[0] for i in range(len(duties))]
@@ -211,9 +215,10 @@ class Retriever:
                 other = rewritten(text, self.lexicon)
                 query.rewrite = other if other != text else ""
         if self.config.pinyin and self.pinyin:
-            cuts, made_up = word_cuts(text, self.pinyin.known)
+            cuts, made_up = word_cuts(text, self.pinyin.known, self.cutter)
             across = self.config.typo_across_cuts
-            pairs = self.pinyin.correction_pairs(text, cuts, made_up, fluency if across > 0 else None, across)
+            reads = functools.partial(fluency, cutter=self.cutter)
+            pairs = self.pinyin.correction_pairs(text, cuts, made_up, reads if across > 0 else None, across)
             query.corrections = [word for _, word in pairs]
             query.readings += pairs
             if pairs and self.config.typo_rewrite:

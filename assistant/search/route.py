@@ -37,8 +37,9 @@ ROUTED = ("ug", "kk", "kk-Arab")  # languages (assistant.search.scripts) the rou
 # The route's question-time settings, chosen on eval/questions/minority-dev.jsonl (README, "Questions in Uyghur
 # and Kazakh"). Pinyin typo matching has nothing to do in these scripts, nor the share of unknown Chinese words.
 # A Uyghur or Kazakh sentence is about three times as long in letters as its Chinese meaning, so "long message"
-# starts later (as for English).
-ROUTE_SETTINGS = dict(pinyin=False, long_chars=120, unknown_words=False)
+# starts later (as for English). Its BM25 cuts with jieba's own dictionary, as when its thresholds were chosen (the
+# default model's cutter knows the lexicon's words too: segment.lexicon_cutter).
+ROUTE_SETTINGS = dict(pinyin=False, long_chars=120, unknown_words=False, lexicon_cut=False)
 
 
 @dataclass(frozen=True)

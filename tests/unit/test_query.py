@@ -72,16 +72,17 @@ def test_rewritten_puts_the_lists_word_in_place_of_the_everyday_one():
 
 def test_the_lexicons_words_are_words_to_the_cutter():
     """A word jieba lacks is cut up by its HMM and a piece of it may be taken for a typo (春防羊 was cut as one made-up
-    word and 防羊 read as 放羊); the lexicon's words are added to its dictionary when an assistant is built."""
-    from assistant.search.segment import add_words, segmenter, word_cuts
+    word and 防羊 read as 放羊); the lexicon's words are added to the default retriever's cutter when it is built."""
+    from assistant.search.segment import add_words, lexicon_cutter, segmenter, word_cuts
 
     text = "春防羊的免役谁组织"
     add_words({"春防"})
-    cuts, made_up = word_cuts(text)
+    cuts, made_up = word_cuts(text, cutter=lexicon_cutter())
     assert {0, 2, 3} <= cuts and all(span[1] - span[0] < 3 for span in made_up if span[0] == 0)
-    before = segmenter().dt.FREQ["免疫"]
+    before = lexicon_cutter().FREQ["免疫"]
     add_words({"免疫", "春防"})  # a known word keeps its frequency; adding twice changes nothing
-    assert segmenter().dt.FREQ["免疫"] == before
+    assert lexicon_cutter().FREQ["免疫"] == before
+    assert not segmenter().dt.FREQ.get("春防")  # jieba's own dictionary (the route's) is left as it is
 
 
 def test_lexicon_file_official_terms_are_list_wording(source_text):
