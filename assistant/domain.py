@@ -36,6 +36,11 @@ class ListKind(str, Enum):
         raise NotFound(f"Unknown list {value!r}. Choose from {choices}.")
 
 
+# The longest similar question (or out-of-scope example) a spreadsheet import or the Review desk may add: a question,
+# not a pasted paragraph. 300 since the eighteenth round: the English situations (a visitor's or a relative's story, up
+# to 45 words) run to 230 characters, and a limit of 200 made the stored file fail its own export → import round trip.
+SIMILAR_MAX_CHARS = 300
+
 LIST_LABELS = {
     ListKind.BASIC: ("基本履职事项", "basic duty"),
     ListKind.COOP: ("配合履职事项", "cooperative duty"),

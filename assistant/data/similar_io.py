@@ -19,11 +19,11 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.domain import Duty
+from assistant.domain import SIMILAR_MAX_CHARS, Duty
 from assistant.errors import DataError, ImportRowError
 
 COLUMNS = ("key", "id", "list", "title", "question", "lang")
-MAX_CHARS = 200
+MAX_CHARS = SIMILAR_MAX_CHARS
 
 
 def export_rows(duties: list[Duty], rows: list[dict]) -> list[dict]:

@@ -25,12 +25,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from assistant.data.store import jsonl, read_jsonl, read_similar_rows, similar_rows_text, write_atomic
+from assistant.domain import SIMILAR_MAX_CHARS
 from assistant.errors import ReviewError
 from assistant.search.cues import LexiconEntry
 from assistant.settings import Settings
 
 KINDS = ("similar_add", "similar_set", "out_of_scope", "lexicon", "orphans_attach", "orphans_drop")
-MAX_QUESTION_CHARS = 200
+MAX_QUESTION_CHARS = SIMILAR_MAX_CHARS  # one limit for the Review desk and the spreadsheet import
 
 
 @dataclass(frozen=True)
