@@ -36,12 +36,15 @@ def test_bad_rows_are_all_named(tmp_path, duties, by_id):
         w.writerow(["", "coop-19", ""])
         w.writerow(["", "coop-19", "流浪狗谁来抓"])
         w.writerow(["", "", "谁管"])
+        w.writerow(["", "coop-19", "Who catches the stray dogs? " * 11])  # a pasted paragraph, not a question
+        w.writerow(["", "coop-19", "We were walking back from the bazaar and a pack of stray dogs followed us " * 3])
     with pytest.raises(ImportRowError) as err:
         similar_io.plan_import(path, duties, [])
     message = str(err.value)
     for row, words in [(3, "unknown key"), (4, "coop-20"), (5, "unknown id"), (6, "empty"), (7, "same question"),
-                       (8, "needs a key or an id")]:
+                       (8, "needs a key or an id"), (9, "longer than 300 characters")]:
         assert f"bad.csv:{row}: " in message and words in message
+    assert "bad.csv:10: " not in message  # an English situation of 222 characters is a question
 
 
 def test_import_by_id_adds_and_replaces(tmp_path, monkeypatch, duties, by_id):
