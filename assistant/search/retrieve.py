@@ -425,7 +425,8 @@ class Retriever:
             pair = next(((i, i + 1 if i + 1 < len(found) else i - 1) for i, m in enumerate(found)
                          if m.result.tier == "not_in_list"), None)
             # a part too short to be a matter of its own (镇上能不能帮个忙?, 这种地方有莫有人管?) joins the part it is
-            # closest to, which need not be its neighbour (a plea at the end may be about the first matter)
+            # closest to, which need not be its neighbour (a plea at the end may be about the first matter); closeness
+            # is the dot product of the two parts' mean sentence vectors, i.e. the mean cosine over their sentence pairs
             short = next((i for i, m in enumerate(found) if len(m.text) < self.config.matter_min_chars), None)
             if pair is None and short is not None:
                 mine = vectors[found[short].sentences].mean(axis=0)
