@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 
-from assistant.search.segment import HAN_WORD, segmenter
+from assistant.search.segment import HAN_WORD, cutter_or_jieba
 
 _WORD = re.compile(r"[\u4e00-\u9fff]+|[A-Za-z]+|\d+")
 # Function words and the question words people wrap around a topic carry no topic.
@@ -25,7 +25,7 @@ def tokenize(text: str, cutter=None) -> list[str]:
     """jieba search-mode tokens (and lower-cased latin words), without stopwords and punctuation. `cutter`: a jieba
     tokenizer (default: jieba's own)."""
     tokens = []
-    for token in (cutter or segmenter().dt).cut_for_search(text):
+    for token in cutter_or_jieba(cutter).cut_for_search(text):
         token = token.strip().lower()
         if token and _WORD.fullmatch(token) and token not in STOPWORDS:
             tokens.append(token)
@@ -35,7 +35,7 @@ def tokenize(text: str, cutter=None) -> list[str]:
 def content_words(text: str, cutter=None) -> list[str]:
     """The Chinese words of `text` that can carry a topic: jieba's words of two or more characters, without
     stopwords."""
-    return [w for w in (cutter or segmenter().dt).cut(text) if HAN_WORD.fullmatch(w) and w not in STOPWORDS]
+    return [w for w in cutter_or_jieba(cutter).cut(text) if HAN_WORD.fullmatch(w) and w not in STOPWORDS]
 
 
 class LexicalScorer:

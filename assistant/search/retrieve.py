@@ -427,8 +427,9 @@ class Retriever:
             # a part too short to be a matter of its own (镇上能不能帮个忙?, 这种地方有莫有人管?) joins the part it is
             # closest to, which need not be its neighbour (a plea at the end may be about the first matter); closeness
             # is the dot product of the two parts' mean sentence vectors, i.e. the mean cosine over their sentence pairs
-            short = next((i for i, m in enumerate(found) if len(m.text) < self.config.matter_min_chars), None)
-            if pair is None and short is not None:
+            short = None if pair else next((i for i, m in enumerate(found)
+                                            if len(m.text) < self.config.matter_min_chars), None)
+            if short is not None:
                 mine = vectors[found[short].sentences].mean(axis=0)
                 near = [float(vectors[m.sentences].mean(axis=0) @ mine) if j != short else -np.inf
                         for j, m in enumerate(found)]

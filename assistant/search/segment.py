@@ -36,6 +36,11 @@ def segmenter():
     return jieba
 
 
+def cutter_or_jieba(cutter=None):
+    """`cutter` (a jieba tokenizer, e.g. `lexicon_cutter()`), or jieba's own when None."""
+    return cutter or segmenter().dt
+
+
 def lexicon_cutter():
     """jieba's dictionary plus the words `add_words` taught it (the lexicon's): the cutter the default retriever reads
     with — its BM25 documents and questions, its unknown-word share, its typo matching (`word_cuts`, `fluency`). A
@@ -73,7 +78,7 @@ def word_cuts(text: str, known: set[str] | frozenset = frozenset(), cutter=None)
     jieba's own)."""
     cuts = {0, len(text)}
     made_up: list[tuple[int, int]] = []
-    for word, start, end in (cutter or segmenter().dt).tokenize(text):
+    for word, start, end in cutter_or_jieba(cutter).tokenize(text):
         cuts.update((start, end))
         if word not in known and HAN_WORD.fullmatch(word):
             made_up.append((start, end))
@@ -85,7 +90,7 @@ def fluency(text: str, cutter=None) -> float:
     frequencies (a unigram language model; higher is better). 打疫苗找谁 reads 13 better than 打疫描找谁."""
     if not text:
         return 0.0
-    tokenizer = cutter or segmenter().dt
+    tokenizer = cutter_or_jieba(cutter)
     tokenizer.check_initialized()
     route: dict = {}
     tokenizer.calc(text, tokenizer.get_DAG(text), route)
