@@ -30,6 +30,9 @@ from assistant.search.cues import LexiconEntry, QuestionCues
 from assistant.search.query import (PinyinMatcher, Query, clean, corrected, language, lexicon_pairs, rewritten,
                                     searchable, split_sentences)
 
+# the ends of a county body's full name (局, 站 …; not 会: 工会 is a topic as well as a body)
+BODY_SUFFIXES = ("局", "站", "所", "院", "委", "办", "中心", "队", "部")
+
 
 @dataclass
 class Filters:
@@ -258,7 +261,10 @@ class Retriever:
         county body's duties, and 想成立个工会 went to the federation's mutual medical aid."""
         if not self.config.department_topic:
             return np.zeros(len(self.duties), dtype=bool)
-        words = [form for form, named in query.department_forms if named == name and not form.isascii()]
+        words = [form for form, named in query.department_forms if named == name and not form.isascii()
+                 # asked between the town and a body (镇上审核还是民政局), the body's full name is no topic: duties that
+                 # name it as the county actor of a step (县民政局负责…) are not lifted by it
+                 and not (query.town_or_body and form.endswith(BODY_SUFFIXES))]
         return self._mentioning(words).astype(bool) if words else np.zeros(len(self.duties), dtype=bool)
 
     def is_long(self, query: Query) -> bool:

@@ -499,6 +499,21 @@ def test_chinese_fact_cues_leave_alone_a_question_that_asks_who_or_how(question,
     assert bool(load_question_cues().unlisted_fact(question)) is fact
 
 
+@pytest.mark.parametrize("question, fact", [
+    # told, not asked (nineteenth round): 没多少 is *not much*, 店关门了 *the shop has closed*
+    ("爷爷奶奶就靠种点地，一年也没多少收入，能不能申请低保", False), ("家里没多少钱 看病咋申请救助", False),
+    ("粮油应急供应网点的店关门了 要报给谁", False),
+    ("低保一个月给多少", True), ("一亩地补多少", True), ("便民服务中心几点关门", True), ("中午关门吗", True),
+])
+def test_a_fact_told_as_background_is_not_a_fact_asked(question, fact):
+    from assistant.search.cues import load_question_cues
+
+    cues = load_question_cues()
+    assert bool(cues.unlisted_fact(question)) is fact
+    if not fact:
+        assert not cues.fact_question(question)
+
+
 @pytest.mark.parametrize("question, unlisted", [
     # enlisting is no list's matter, but a soldier or a veteran in the family is told, not asked about (seventeenth
     # round): a military family asking for help, a veteran's care
@@ -508,6 +523,9 @@ def test_chinese_fact_cues_leave_alone_a_question_that_asks_who_or_how(question,
     # moving a household registration is the police's; one already moved is background to another matter
     ("想把户口迁到乌鲁木齐 要啥手续", True), ("户口迁移证在哪开", True),
     ("奶奶户口迁到我们村了 新农和要在哪变更", False), ("问新农合参保信息要改 户口迁走的孙子咋变更", False),
+    # moving one *into* the village is settling there (落户, coop-35: the village meets and the town signs)
+    ("I want to move my hukou to Urumqi, what do I need?", True),
+    ("How do I move my hukou back to my home village after graduation?", False),
 ])
 def test_an_unlisted_matter_told_as_background_is_not_what_is_asked(question, unlisted):
     from assistant.search.cues import load_question_cues

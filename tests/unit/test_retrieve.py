@@ -66,6 +66,22 @@ def test_a_body_named_as_the_other_choice_to_the_town_lifts_nothing(retriever):
     assert not retriever.analyse("县民政局开婚姻状况证明吗").town_or_body
 
 
+def test_a_body_set_against_the_town_lifts_no_duty_that_names_it_as_a_step_s_actor(duties, registry):
+    """coop-16's steps name 县民政局 as their actor (县民政局与镇、村同步进行公示): when a question asks between the town and
+    that body (低保户咋申请 镇上审核还是民政局), the body's full name is no topic of the duty, so it lifts nothing there
+    either (nineteenth round: coop-38, whose steps name the body too, came before the town's 低保 duty)."""
+    tiny = tiny_retriever(duties, registry, ["basic-28", "coop-16", "coop-19"], {})
+    unboosted = tiny.with_config(tiny.config.with_(department_boost=0.0))
+    question = "低保户咋申请 镇上审核还是县民政局"
+    assert tiny.analyse(question).town_or_body
+    score = lambda result, duty_id: next(h.score for h in result.hits if h.duty.id == duty_id)
+    assert score(tiny.search(question, k=3), "coop-16") == pytest.approx(score(unboosted.search(question, k=3), "coop-16"))
+    # named without the choice, the body lifts its own duties as before
+    plain = "县民政局 低保户咋申请"
+    assert score(tiny.search(plain, k=3), "coop-16") - score(unboosted.search(plain, k=3), "coop-16") == pytest.approx(
+        tiny.config.department_boost)
+
+
 def test_a_body_named_by_a_topic_word_lifts_the_duties_using_that_word_too(duties, registry):
     """工会 names the county federation of trade unions (coop-40's body) and is what the town's own trade-union
     duty (basic-17, no county body) is about: both are lifted, so 想成立个工会 is not sent to the federation's
