@@ -220,7 +220,9 @@ def test_a_month_an_age_limit_or_a_count_asked_for_is_a_fact_no_list_holds(quest
                                       "what medicine should my father take",
                                       # an opinion of a person (sixteenth round, from dev_citizen11)
                                       "新来的驻村干部 人好不好 靠不靠谱", "镇卫生院那个大夫医术咋样",
-                                      "服务站那个小年轻说话太冲了 是不是嫌我们老兵麻烦"])
+                                      "服务站那个小年轻说话太冲了 是不是嫌我们老兵麻烦",
+                                      # a paper's wording or a template (nineteenth round, from dev_citizen17)
+                                      "入党思想汇报咋写 有没有范文", "活动方案有模板没"])
 def test_questions_no_list_could_answer_by_their_kind_are_recognised(question):
     """A forecast, a shop, an opinion (the eleventh round's `asks_other`): a confidence feature of their own."""
     from assistant.search.cues import load_question_cues
@@ -237,7 +239,7 @@ def test_questions_no_list_could_answer_by_their_kind_are_recognised(question):
                                       "What is the procedure for reporting unpaid wages?",
                                       "Who checks the price of pork at the market?",
                                       "Who is responsible for protecting mobile phone towers?",
-                                      "老人咋样申请高龄津贴", "病人怎么样才能申请医疗救助"])
+                                      "老人咋样申请高龄津贴", "病人怎么样才能申请医疗救助", "宅基地申请书交到哪"])
 def test_listed_matters_are_not_taken_for_a_question_no_list_could_answer(question):
     from assistant.search.cues import load_question_cues
 
