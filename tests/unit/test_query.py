@@ -504,7 +504,7 @@ def test_chinese_fact_cues_leave_alone_a_question_that_asks_who_or_how(question,
 @pytest.mark.parametrize("question, fact", [
     # told, not asked (nineteenth round): 没多少 is *not much*, 店关门了 *the shop has closed*
     ("爷爷奶奶就靠种点地，一年也没多少收入，能不能申请低保", False), ("家里没多少钱 看病咋申请救助", False),
-    ("粮油应急供应网点的店关门了 要报给谁", False),
+    ("粮油应急供应网点的店关门了 要报给谁", False), ("理发店充了卡 结果店关门老板跑了 钱咋要回来", False),
     ("低保一个月给多少", True), ("一亩地补多少", True), ("便民服务中心几点关门", True), ("中午关门吗", True),
 ])
 def test_a_fact_told_as_background_is_not_a_fact_asked(question, fact):
