@@ -222,7 +222,8 @@ def test_a_month_an_age_limit_or_a_count_asked_for_is_a_fact_no_list_holds(quest
                                       "新来的驻村干部 人好不好 靠不靠谱", "镇卫生院那个大夫医术咋样",
                                       "服务站那个小年轻说话太冲了 是不是嫌我们老兵麻烦",
                                       # a paper's wording or a template (nineteenth round, from dev_citizen17)
-                                      "入党思想汇报咋写 有没有范文", "活动方案有模板没"])
+                                      "入党思想汇报咋写 有没有范文", "活动方案有模板没",
+                                      "上次来检查消防的那个小伙子态度太凶了 我想投诉他本人"])
 def test_questions_no_list_could_answer_by_their_kind_are_recognised(question):
     """A forecast, a shop, an opinion (the eleventh round's `asks_other`): a confidence feature of their own."""
     from assistant.search.cues import load_question_cues
@@ -494,6 +495,8 @@ def test_the_shipped_fact_cues_leave_alone_an_english_question_that_asks_who():
     # asking only for the fact, or who a person is, stays a fact
     ("临时救助 审批过了没有", True), ("宅基地审批收不收费啊", True), ("半截沟镇的镇长是谁啊", True),
     ("低保一个月能领多少钱", True), ("村里的河长是谁 电话给一个", True),
+    # an amount in dispute brought for mediation asks for the mediation (basic-39; nineteenth round)
+    ("游客骑马摔了 和马队老板赔多少谈不拢 镇上能给调解不", False), ("骑马摔了 马队老板该赔多少", True),
 ])
 def test_chinese_fact_cues_leave_alone_a_question_that_asks_who_or_how(question, fact):
     from assistant.search.cues import load_question_cues
@@ -506,6 +509,9 @@ def test_chinese_fact_cues_leave_alone_a_question_that_asks_who_or_how(question,
     ("爷爷奶奶就靠种点地，一年也没多少收入，能不能申请低保", False), ("家里没多少钱 看病咋申请救助", False),
     ("粮油应急供应网点的店关门了 要报给谁", False), ("理发店充了卡 结果店关门老板跑了 钱咋要回来", False),
     ("低保一个月给多少", True), ("一亩地补多少", True), ("便民服务中心几点关门", True), ("中午关门吗", True),
+    # 礼拜一场冰雹 is a hailstorm last week; a phone number changed is a record to update
+    ("上个礼拜一场冰雹把麦子打了 保险咋赔", False), ("礼拜一开门不", True),
+    ("新农合参保信息在镇上能查不 手机号想改一下", False), ("换了手机号 医保要改吗", False), ("把村支书的手机号给我", True),
 ])
 def test_a_fact_told_as_background_is_not_a_fact_asked(question, fact):
     from assistant.search.cues import load_question_cues
@@ -528,6 +534,11 @@ def test_a_fact_told_as_background_is_not_a_fact_asked(question, fact):
     # moving one *into* the village is settling there (落户, coop-35: the village meets and the town signs)
     ("I want to move my hukou to Urumqi, what do I need?", True),
     ("How do I move my hukou back to my home village after graduation?", False),
+    # a guard (nineteenth round): the matter is a listed one, the certificate or exam only its setting
+    ("优秀村干部定向考公务员 镇上要推荐人吗", False), ("考公务员在哪报名", True),
+    ("新农和今年参保 身份证号填错了 在哪改", False), ("身份证号错了去哪改", True),
+    ("门面房没房产证 个体营业执照咋办", False), ("房产证在哪办", True),
+    ("想离婚 可手里没钱请不起律师 有法律援助没", False), ("离婚去哪办", True),
 ])
 def test_an_unlisted_matter_told_as_background_is_not_what_is_asked(question, unlisted):
     from assistant.search.cues import load_question_cues
