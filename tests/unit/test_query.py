@@ -497,6 +497,7 @@ def test_the_shipped_fact_cues_leave_alone_an_english_question_that_asks_who():
     ("低保一个月能领多少钱", True), ("村里的河长是谁 电话给一个", True),
     # an amount in dispute brought for mediation asks for the mediation (basic-39; nineteenth round)
     ("游客骑马摔了 和马队老板赔多少谈不拢 镇上能给调解不", False), ("骑马摔了 马队老板该赔多少", True),
+    ("土地纠纷调解一般要多少天", True),  # the word alone is no request for mediation
 ])
 def test_chinese_fact_cues_leave_alone_a_question_that_asks_who_or_how(question, fact):
     from assistant.search.cues import load_question_cues
