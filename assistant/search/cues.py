@@ -145,12 +145,12 @@ class QuestionCues:
 
     def unlisted_fact(self, text: str) -> str:
         """The words of a precise cue of a fact no list holds (a phone number, opening hours), or ""."""
-        return _first(self.unanswerable, text)
+        return _first(self.unanswerable, text, _told_amounts_hidden(text))
 
     def fact_question(self, text: str) -> str:
         """The words asking how much or when (多少, 啥时候, 周几 …), or "": broader than `unlisted_fact`, since people
         also ask when a listed campaign comes round; a confidence feature of its own."""
-        return _first(self.asks_fact, text)
+        return _first(self.asks_fact, text, _told_amounts_hidden(text))
 
     def town_or_body(self, text: str) -> str:
         """The words if `text` asks which of the town and a county body handles the matter (镇上收还是水利局收,
@@ -169,11 +169,23 @@ def _kept(items: tuple, from_dev: tuple[bool, ...]) -> tuple:
     return tuple(item for item, dev in zip(items, from_dev or (False,) * len(items)) if not dev)
 
 
-def _first(patterns: tuple[Cue, ...], text: str) -> str:
+# 多少 after a negation is told, not asked: 一年也没多少收入 (*not much* income), 挣不了多少 (nineteenth round)
+_TOLD_AMOUNT = re.compile("(?:(?<=没)|(?<=没有)|(?<=不了)|(?<=莫得)|(?<=没得))多少")
+
+
+def _told_amounts_hidden(text: str) -> str:
+    """`text` with each told 多少 blanked (same length), so that no fact cue reads it as an amount asked."""
+    return _TOLD_AMOUNT.sub("□□", text)
+
+
+def _first(patterns: tuple[Cue, ...], text: str, read: str | None = None) -> str:
+    """The words of `text` the first matching pattern finds; `read`: the text the patterns are matched against, when
+    it differs from `text` in what it blanks but not in length."""
+    read = text if read is None else read
     for pattern in patterns:
-        m = pattern.search(text)
+        m = pattern.search(read)
         if m:
-            return m.group()
+            return text[m.start():m.end()]
     return ""
 
 
