@@ -35,7 +35,8 @@ from assistant.search.query import OTHER_SCRIPT_NOTICE, other_script
 from assistant.search.segment import add_words, lexicon_cutter, segmenter
 from assistant.search.confidence import Calibration
 from assistant.search.retrieve import Filters, Result, Retriever
-from assistant.data.store import input_hashes, load_duties, load_outside_questions, load_registry, load_similar_questions
+from assistant.data.store import (input_hashes, load_duties, load_outside_questions, load_registry,
+                                  load_similar_questions, similar_question_sources)
 from assistant.search.cues import load_lexicon, load_question_cues
 from assistant.data.units import all_units
 
@@ -56,6 +57,7 @@ class Data:
     cues: object
     calibration: Calibration | None = None
     outside: list[OutsideQuestion] = field(default_factory=list)  # questions about matters the list does not hold
+    similar_sources: dict[str, str] = field(default_factory=dict)  # similar question → its `source`
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> "Data":
@@ -69,7 +71,19 @@ class Data:
             cues=load_question_cues(s.question_cues),
             calibration=Calibration.load(s.calibration),
             outside=load_outside_questions(s.outside_questions),
+            similar_sources=similar_question_sources(s.similar_questions),
         )
+
+    def indexed_similar(self, config: RetrievalConfig) -> dict[str, list[str]]:
+        """The similar questions a configuration indexes (none without question units; not those of a skipped
+        source)."""
+        if not config.question_units:
+            return {}
+        skipped = set(config.question_sources_skipped)
+        if not skipped:
+            return self.similar
+        return {duty: [q for q in questions if self.similar_sources.get(q) not in skipped]
+                for duty, questions in self.similar.items()}
 
 
 OUTSIDE_INPUT = "outside_questions.jsonl"  # its key among an index's inputs
@@ -96,6 +110,8 @@ def unit_settings_hash(config: RetrievalConfig) -> str:
 def _unit_settings(config: RetrievalConfig) -> dict:
     """The settings an index is built with (every other setting applies at question time)."""
     settings = {"dim": config.dim, "index_type": config.index_type, "question_units": config.question_units}
+    if config.question_sources_skipped:
+        settings["question_sources_skipped"] = sorted(config.question_sources_skipped)
     if config.index_type != "flat":  # HNSW parameters matter only where HNSW may be built
         settings["hnsw"] = [config.hnsw_ef_construction, config.hnsw_ef_search]
     return settings
@@ -104,12 +120,14 @@ def _unit_settings(config: RetrievalConfig) -> dict:
 def config_index_dir(config: RetrievalConfig, model_id: str, root: Path | None = None) -> Path:
     """One folder per model and unit settings, so comparing configurations never rebuilds the shipped index."""
     folder = index_dir(model_id, root or current().index)
-    same = _unit_settings(config) == _unit_settings(RetrievalConfig())
+    # one folder per model whatever similar questions it leaves out (a model has one set: the route's, route.py)
+    mine = {k: v for k, v in _unit_settings(config).items() if k != "question_sources_skipped"}
+    same = mine == _unit_settings(RetrievalConfig())
     return folder if same else folder.parent / f"{folder.name}.{unit_settings_hash(config)[:8]}"
 
 
 def make_units(data: Data, config: RetrievalConfig):
-    return all_units(data.duties, data.registry, data.similar if config.question_units else {})
+    return all_units(data.duties, data.registry, data.indexed_similar(config))
 
 
 def encode_units(encoder: Encoder, units, progress: bool, use_cache: bool = True):
@@ -172,10 +190,10 @@ def ensure_index(
 
 def lexical_documents(data: Data, config: RetrievalConfig) -> list[str]:
     docs = []
+    similar = data.indexed_similar(config)
     for duty in data.duties:
         parts = [duty.category, duty.title, *(s.text for s in duty.steps)]
-        if config.question_units:
-            parts += data.similar.get(duty.id, [])
+        parts += similar.get(duty.id, [])
         docs.append("\n".join(parts))
     return docs
 

@@ -121,6 +121,11 @@ def read_similar_rows(path: Path) -> list[dict]:
     return read_jsonl(path, "similar questions file", "Restore it with `git checkout -- data/`.")
 
 
+def similar_question_sources(path: Path) -> dict[str, str]:
+    """Each similar question → the `source` its row gives ("" where none), from data/similar_questions.jsonl."""
+    return {(row.get("question") or "").strip(): row.get("source") or "" for row in read_similar_rows(path)}
+
+
 def similar_rows_text(rows: list[dict]) -> str:
     """The file's text: one row a line, `key` first, then `duty` (the id it has in the current list, for
     people reading the file), then the question and the rest."""

@@ -25,6 +25,9 @@ class RetrievalConfig:
     k: int = 5  # duties returned for a question unless the caller asks for another number
     max_chars: int = 1000  # longer questions are cut (and the answer says so)
     question_units: bool = True  # index the similar questions (相似问) as units
+    # … except those of these sources (data/similar_questions.jsonl `source`); the Uyghur/Kazakh route leaves out
+    # the clerks' relayed questions (route.ROUTE_SETTINGS)
+    question_sources_skipped: tuple[str, ...] = ()
     lexicon: bool = True  # expand everyday words to the list's words
     pinyin: bool = True  # map typos / homophones to the list's words by pinyin
     dense_expansion: bool = False  # embed the question with its expansions appended
@@ -128,7 +131,8 @@ class RetrievalConfig:
         for key, value in changes.items():
             if not _fits(value, defaults[key]):
                 raise SettingsError(f"config key {key} must be {_kind(defaults[key])}, got {value!r}")
-        return replace(self, **changes)
+        # a list from a JSON file is kept as a tuple (the config stays hashable)
+        return replace(self, **{k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()})
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -141,6 +145,8 @@ def _kind(default) -> str:
         return "a number"
     if isinstance(default, str):
         return "a string"
+    if isinstance(default, tuple):
+        return "a list of strings"
     return "a string or null"  # the optional ones (model, dim) default to None
 
 
@@ -154,4 +160,6 @@ def _fits(value, default) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if isinstance(default, float):
         return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, tuple):
+        return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
     return isinstance(value, type(default))

@@ -160,3 +160,30 @@ def test_route_search_refuses_other_languages(duties, registry, lexicon):
 
 def test_russian_stays_with_the_default_model():
     assert "ru" not in ROUTED
+
+
+def test_the_routes_index_leaves_out_relayed_questions(duties, registry):
+    from assistant.api import Data, lexical_documents, make_units
+    from assistant.search.route import route_config
+
+    duty = duties[0].id
+    data = Data(duties=duties, registry=registry, lexicon=[], cues=None,
+                similar={duty: ["谁管这个", "窗口来了个大姐，说她家的事该找谁"]},
+                similar_sources={"谁管这个": "", "窗口来了个大姐，说她家的事该找谁": "zh_relay"})
+    shipped, route = RetrievalConfig(), route_config(RetrievalConfig(), "e5-small")
+    texts = lambda config: [u.text for u in make_units(data, config) if u.kind == "question"]
+    assert texts(shipped) == ["谁管这个", "窗口来了个大姐，说她家的事该找谁"]
+    assert texts(route) == ["谁管这个"]
+    assert "窗口来了个大姐" not in lexical_documents(data, route)[0]
+    assert "窗口来了个大姐" in lexical_documents(data, shipped)[0]
+    assert make_units(data, shipped.with_(question_units=False)) == make_units(data, RetrievalConfig(question_units=False))
+
+
+def test_skipped_sources_from_a_config_file(tmp_path):
+    from assistant.errors import SettingsError
+
+    path = tmp_path / "config.json"
+    path.write_text('{"question_sources_skipped": ["zh_relay"]}', encoding="utf-8")
+    assert RetrievalConfig.load(path).question_sources_skipped == ("zh_relay",)
+    with pytest.raises(SettingsError, match="list of strings"):
+        RetrievalConfig().with_(question_sources_skipped="zh_relay")
