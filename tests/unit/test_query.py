@@ -545,3 +545,28 @@ def test_an_unlisted_matter_told_as_background_is_not_what_is_asked(question, un
     from assistant.search.cues import load_question_cues
 
     assert bool(load_question_cues().unlisted_matter(question)[0]) is unlisted
+
+
+@pytest.mark.parametrize("question, kind, asked", [
+    # an eligibility line or conditions asked: facts no list holds (twentieth round) …
+    ("我家四口人，一年到头收入也就两万来块，够不够低保的条件？", "fact", True),
+    ("我们村今年要选村委会，我能不能报名当候选人？要啥条件？", "fact", True),
+    # … unless the question also asks who handles it or where to apply
+    ("低保要啥条件，去哪申请", "fact", False), ("想评星级农家乐，要啥条件，找谁报名", "fact", False),
+    ("残疾人免费配助听器 我爹够不够条件 去哪达申请", "fact", False),
+    # an opinion of who is in the right is asked of no list …
+    ("隔壁两口子为分家产吵翻了，你说这事到底谁占理？", "other", True),
+    ("谁对接村里的防疫", "other", False),  # 谁对接: who liaises
+    # … and a reported case's progress is the police station's
+    ("我去派出所报了案，现在立案了没有？", "matter", True),
+    ("控辍保学劝不动家长，要立案处罚，材料移交哪个局", "matter", False),
+])
+def test_eligibility_opinions_and_a_cases_progress(question, kind, asked):
+    from assistant.search.cues import load_question_cues
+    from assistant.search.query import clean
+
+    cues = load_question_cues()
+    text, _ = clean(question, 1000)  # as retrieval reads it: ，→ , and ？→ ?
+    found = {"fact": cues.unlisted_fact, "other": cues.other_question,
+             "matter": lambda q: cues.unlisted_matter(q)[0]}[kind](text)
+    assert bool(found) == asked, found
