@@ -122,7 +122,9 @@ def read_similar_rows(path: Path) -> list[dict]:
 
 
 def similar_question_sources(path: Path) -> dict[str, str]:
-    """Each similar question → the `source` its row gives ("" where none), from data/similar_questions.jsonl."""
+    """Each similar question → the `source` its row gives ("" where none), from data/similar_questions.jsonl (a
+    question written twice would keep its last row's source; the file holds each question once, and the similar
+    questions import reports a duplicate)."""
     return {(row.get("question") or "").strip(): row.get("source") or "" for row in read_similar_rows(path)}
 
 

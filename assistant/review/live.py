@@ -62,12 +62,11 @@ class LiveData:
     def _lexical(self, data) -> LexicalScorer:
         """BM25 over the same documents as `api.lexical_documents` (the tokens of a document are its parts'
         tokens: jieba never joins words across the line breaks between parts)."""
-        with_questions = self.assistant.config.question_units
+        similar = data.indexed_similar(self.assistant.config)
         docs = []
         for duty in data.duties:
             parts = [duty.category, duty.title, *(s.text for s in duty.steps)]
-            if with_questions:
-                parts += data.similar.get(duty.id, [])
+            parts += similar.get(duty.id, [])
             docs.append([t for p in parts for t in self._tokens_of(p)] or ["_"])
         return LexicalScorer.from_tokens(docs)
 
@@ -91,7 +90,8 @@ class LiveData:
                 for row, unit in enumerate(units):
                     if unit.kind == "question":
                         have[(unit.duty_id, unit.text)].append(row)
-                want = Counter((duty_id, q) for duty_id, qs in data.similar.items() for q in qs)
+                want = Counter((duty_id, q) for duty_id, qs in data.indexed_similar(assistant.config).items()
+                               for q in qs)
                 for pair, rows in have.items():
                     extra = len(rows) - want.get(pair, 0)
                     if extra > 0:
@@ -205,7 +205,7 @@ class LiveData:
 
     def sync_from_files(self, force: bool = False) -> dict | None:
         """Reload the similar questions and the lexicon from disk and install them, if they changed (or `force`)."""
-        from assistant.data.store import load_similar_questions
+        from assistant.data.store import load_similar_questions, similar_question_sources
         from assistant.search.cues import load_lexicon
 
         with self._lock:
@@ -222,6 +222,7 @@ class LiveData:
             data = self.assistant.data
             try:
                 new = replace(data, similar=load_similar_questions(s.similar_questions, duties=data.duties),
+                              similar_sources=similar_question_sources(s.similar_questions),
                               lexicon=load_lexicon(s.lexicon))
             except Exception as err:  # noqa: BLE001 - a half-edited file: keep answering from what is loaded
                 log.warning("data files changed but cannot be loaded (%s); keeping the loaded data", err)
