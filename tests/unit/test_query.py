@@ -570,3 +570,23 @@ def test_eligibility_opinions_and_a_cases_progress(question, kind, asked):
     found = {"fact": cues.unlisted_fact, "other": cues.other_question,
              "matter": lambda q: cues.unlisted_matter(q)[0]}[kind](text)
     assert bool(found) == asked, found
+
+
+def test_cue_diff_lists_the_stored_questions_a_cue_change_reads_differently():
+    """eval/cue_diff.py: the check run before committing a cue change."""
+    import importlib.util
+    from pathlib import Path
+
+    from assistant.search.cues import QuestionCues
+
+    path = Path(__file__).resolve().parents[2] / "eval" / "cue_diff.py"
+    spec = importlib.util.spec_from_file_location("cue_diff", path)
+    cue_diff = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cue_diff)
+    old = QuestionCues.from_json({"unanswerable": ["电话"]})
+    new = QuestionCues.from_json({"unanswerable": ["电话", "够不够[^,?]{0,6}条件"]})
+    questions = [cue_diff.Stored("a:1", "够不够低保的条件？", False), cue_diff.Stored("a:2", "镇上电话多少", False),
+                 cue_diff.Stored("a:3", "低保找谁申请", True)]
+    changed = cue_diff.differences(old, new, questions)
+    assert [(q.where, before, after) for q, before, after in changed] == [("a:1", ("", "", ""), ("够不够低保的条件", "", ""))]
+    assert any(q.where.startswith("similar:") for q in cue_diff.stored_questions())
