@@ -176,7 +176,19 @@ def test_the_routes_index_leaves_out_relayed_questions(duties, registry):
     assert texts(route) == ["谁管这个"]
     assert "窗口来了个大姐" not in lexical_documents(data, route)[0]
     assert "窗口来了个大姐" in lexical_documents(data, shipped)[0]
-    assert make_units(data, shipped.with_(question_units=False)) == make_units(data, RetrievalConfig(question_units=False))
+    assert not [u for u in make_units(data, route.with_(question_units=False)) if u.kind == "question"]
+
+
+def test_the_routes_skipped_sources_keep_its_folder_and_change_its_inputs(tmp_path):
+    from assistant.api import config_index_dir, unit_settings_hash
+    from assistant.search.route import route_config
+
+    route = route_config(RetrievalConfig(), "e5-small")
+    # one folder per model (doctor, the build and the server look there) …
+    assert config_index_dir(route, "e5-small", tmp_path) == config_index_dir(RetrievalConfig(), "e5-small", tmp_path)
+    # … but the sources it leaves out are part of what its index was built with: a change rebuilds it
+    assert unit_settings_hash(route) != unit_settings_hash(route.with_(question_sources_skipped=()))
+    assert unit_settings_hash(route) == unit_settings_hash(route.with_(pinyin=True))
 
 
 def test_skipped_sources_from_a_config_file(tmp_path):
