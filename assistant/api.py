@@ -188,14 +188,16 @@ def ensure_index(
     return load_index(folder, model=ref.id, weights=ref.weights_sha256, inputs=inputs), True
 
 
-def lexical_documents(data: Data, config: RetrievalConfig) -> list[str]:
-    docs = []
+def lexical_parts(data: Data, config: RetrievalConfig) -> list[list[str]]:
+    """Per duty, the texts its BM25 document is made of: category, title, steps and the similar questions the
+    configuration indexes."""
     similar = data.indexed_similar(config)
-    for duty in data.duties:
-        parts = [duty.category, duty.title, *(s.text for s in duty.steps)]
-        parts += similar.get(duty.id, [])
-        docs.append("\n".join(parts))
-    return docs
+    return [[duty.category, duty.title, *(s.text for s in duty.steps), *similar.get(duty.id, [])]
+            for duty in data.duties]
+
+
+def lexical_documents(data: Data, config: RetrievalConfig) -> list[str]:
+    return ["\n".join(parts) for parts in lexical_parts(data, config)]
 
 
 def vocabulary(data: Data) -> set[str]:

@@ -13,7 +13,6 @@ Run it before committing a cue change: a new cue should move out-of-scope questi
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import NamedTuple
@@ -21,6 +20,8 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from assistant.data.store import read_jsonl  # noqa: E402
+from assistant.search.config import RetrievalConfig  # noqa: E402
 from assistant.search.cues import QuestionCues, load_question_cues  # noqa: E402
 from assistant.search.query import clean  # noqa: E402
 
@@ -34,9 +35,7 @@ class Stored(NamedTuple):
 def stored_questions(root: Path = ROOT) -> list[Stored]:
     """Every question the project stores, with whether a duty answers it."""
     found: list[Stored] = []
-
-    def rows(path: Path):
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = lambda path: read_jsonl(path, path.name, "Restore it with `git checkout -- " + str(path) + "`.")
 
     for path in sorted((root / "eval" / "questions").glob("*.jsonl")):
         found += [Stored(f"{path.name}:{r['id']}", r["question"], bool(r["relevant"])) for r in rows(path)]
@@ -54,7 +53,7 @@ def stored_questions(root: Path = ROOT) -> list[Stored]:
 
 def reading(cues: QuestionCues, text: str) -> tuple[str, str, str]:
     """(a fact no list holds, a kind no list answers, a matter no list holds): the words each cue group found."""
-    read, _ = clean(text, 1000)
+    read, _ = clean(text, RetrievalConfig().max_chars)
     return cues.unlisted_fact(read), cues.other_question(read), cues.unlisted_matter(read)[0]
 
 

@@ -62,12 +62,10 @@ class LiveData:
     def _lexical(self, data) -> LexicalScorer:
         """BM25 over the same documents as `api.lexical_documents` (the tokens of a document are its parts'
         tokens: jieba never joins words across the line breaks between parts)."""
-        similar = data.indexed_similar(self.assistant.config)
-        docs = []
-        for duty in data.duties:
-            parts = [duty.category, duty.title, *(s.text for s in duty.steps)]
-            parts += similar.get(duty.id, [])
-            docs.append([t for p in parts for t in self._tokens_of(p)] or ["_"])
+        from assistant.api import lexical_parts
+
+        docs = [[t for p in parts for t in self._tokens_of(p)] or ["_"]
+                for parts in lexical_parts(data, self.assistant.config)]
         return LexicalScorer.from_tokens(docs)
 
     def candidate(self, data):
