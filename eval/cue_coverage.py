@@ -7,7 +7,9 @@ age or income line, advice, a forecast or a shop, whether a call is genuine) and
 tempting words (天气冷了老人取暖有困难找谁); bank-e (103, English) is the same kinds, kept as a check no cue was written
 from. For each kind: how many questions a cue of data/question_cues.json recognises (`unanswerable`: never answered as
 certain; `asks_other`: a confidence feature; `asks_fact`: a weaker one), and how the whole assistant tiers them.
-bank-c (300) holds matters of other offices and look-alikes a duty holds: only tiered.
+bank-f (240) and bank-g (135, kept as a check no cue was written from) hold three more kinds — whether a person
+qualifies, an opinion (who is right, is it legal, should I), how far one's own application or case has got — and
+controls with a duty each. bank-c (300) holds matters of other offices and look-alikes a duty holds: only tiered.
 
     .venv/bin/python eval/cue_coverage.py --report eval/cue-coverage.md [--baseline OLD_CUES.json]
 """
@@ -22,11 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from assistant.search.config import RetrievalConfig  # noqa: E402
 from assistant.search.cues import QuestionCues, load_question_cues  # noqa: E402
+from assistant.search.query import clean  # noqa: E402
 
-BANKS = ("bank-a", "bank-b", "bank-d", "bank-e")
+BANKS = ("bank-a", "bank-b", "bank-d", "bank-e", "bank-f", "bank-g")
 KINDS = ("amount", "time", "contact", "payment_status", "eligibility_number", "advice", "forecast_shopping",
-         "genuine", "control")
+         "genuine", "eligibility", "opinion", "progress", "control")
 
 
 def load_bank(path: Path) -> list[dict]:
@@ -34,7 +38,9 @@ def load_bank(path: Path) -> list[dict]:
 
 
 def recognised(cues: QuestionCues, question: str) -> str:
-    """'fact' (a precise cue: never certain), 'other' (a kind no list answers), 'soft' (how much / when), or ''."""
+    """'fact' (a precise cue: never certain), 'other' (a kind no list answers), 'soft' (how much / when), or ''.
+    The question is read as retrieval reads it (cleaned: NFKC makes ，a plain comma and ？ a plain question mark)."""
+    question, _ = clean(question, RetrievalConfig().max_chars)
     if cues.unlisted_fact(question):
         return "fact"
     if cues.other_question(question):
@@ -86,7 +92,7 @@ def main() -> int:
              "assistant's tier `answer`.", ""]
     for bank in BANKS:
         rows = load_bank(folder / f"{bank}.jsonl")
-        count, strong, soft, old, certain = Counter(), Counter(), Counter(), Counter(), Counter()
+        count, strong, soft, old, certain, right = Counter(), Counter(), Counter(), Counter(), Counter(), Counter()
         for row in rows:
             kind, question = row["kind"], row["question"]
             count[kind] += 1
@@ -96,20 +102,26 @@ def main() -> int:
             if baseline is not None:
                 old[kind] += recognised(baseline, question) in ("fact", "other")
             if assistant is not None:
-                certain[kind] += assistant.search(question).tier == "answer"
+                result = assistant.search(question)
+                certain[kind] += result.tier == "answer"
+                right[kind] += (result.tier == "answer" and bool(result.hits) and "duty" in row
+                                and result.hits[0].duty.id == row["duty"])
         head = "| kind | questions | strong cue | only how much / when |"
         head += " strong cue, baseline |" if baseline else ""
         head += " certain |" if assistant else ""
         lines += [f"## {bank}", "", head, "|" + "---|" * head.count(" |")]
-        for kind in KINDS:
+        for kind in (k for k in KINDS if count[k]):
             cells = [kind, count[kind], strong[kind], soft[kind]] + ([old[kind]] if baseline else [])
             cells += [certain[kind]] if assistant else []
             lines.append("| " + " | ".join(str(c) for c in cells) + " |")
-        facts = [k for k in KINDS if k != "control"]
+        facts = [k for k in KINDS if k != "control" and count[k]]
         total = ["**all but control**", sum(count[k] for k in facts), sum(strong[k] for k in facts),
                  sum(soft[k] for k in facts)] + ([sum(old[k] for k in facts)] if baseline else [])
         total += [sum(certain[k] for k in facts)] if assistant else []
         lines += ["| " + " | ".join(str(c) for c in total) + " |", ""]
+        with_duty = sum(1 for row in rows if row["kind"] == "control" and "duty" in row)
+        if assistant is not None and with_duty:
+            lines += [f"Controls with a duty named: {with_duty}, certain and right {right['control']}.", ""]
     if assistant is not None:
         lines += other_offices(assistant, load_bank(folder / "bank-c.jsonl"))
     text = "\n".join(lines) + "\n"

@@ -9,6 +9,7 @@ import pytest
 from assistant.search.query import PinyinMatcher, clean, language, lexicon_matches, lexicon_pairs, rewritten, searchable, split_sentences
 from assistant.search.cues import LexiconEntry
 from assistant.search.cues import load_lexicon
+from assistant.search.config import RetrievalConfig
 
 
 def test_clean_caps_and_strips_controls():
@@ -287,7 +288,7 @@ def test_a_question_of_who_or_where_with_words_of_number_or_choice_trips_no_cue(
     assert cues.unlisted_fact(question) == "" and cues.other_question(question) == ""
 
 
-@pytest.mark.parametrize("bank", ["bank-a", "bank-b", "bank-d", "bank-e"])
+@pytest.mark.parametrize("bank", ["bank-a", "bank-b", "bank-d", "bank-e", "bank-f", "bank-g"])
 def test_questions_a_duty_answers_trip_no_cue_of_an_unanswerable_kind(bank):
     """The controls of each bank of phrasings (eval/cues/; bank-d and bank-e in English) are questions a duty answers, most with a tempting
     word (天气冷了 老人取暖有困难找谁; 有人老打电话骚扰我 举报找谁; 收了钱不办事去哪投诉): no fact cue and no cue of a kind
@@ -298,7 +299,8 @@ def test_questions_a_duty_answers_trip_no_cue_of_an_unanswerable_kind(bank):
     cues = load_question_cues()
     path = current().eval / "cues" / f"{bank}.jsonl"
     controls = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    controls = [row["question"] for row in controls if row["kind"] == "control"]
+    # read as retrieval reads them: NFKC makes ，a plain comma and ？ a plain question mark
+    controls = [clean(row["question"], RetrievalConfig().max_chars)[0] for row in controls if row["kind"] == "control"]
     assert len(controls) >= 30
     tripped = [(q, cues.unlisted_fact(q) or cues.other_question(q)) for q in controls
                if cues.unlisted_fact(q) or cues.other_question(q)]
@@ -570,6 +572,35 @@ def test_eligibility_opinions_and_a_cases_progress(question, kind, asked):
     found = {"fact": cues.unlisted_fact, "other": cues.other_question,
              "matter": lambda q: cues.unlisted_matter(q)[0]}[kind](text)
     assert bool(found) == asked, found
+
+
+@pytest.mark.parametrize("question, asked", [
+    # the twenty-first round's cues, written from a bank of phrasings (eval/cues/bank-f.jsonl): whether a person
+    # qualifies …
+    ("窗口记：西地村一老汉问，他舅舅无儿无女七十一了，符不符合特困供养条件", True),
+    ("巴郎子在乌鲁木齐打工一个月挣三千多，我们家还算不算低收入人口", True),
+    ("残疾人两项补贴，我是三级肢体，护理补贴有没有我的份", True), ("公益性岗位有年龄限制没", True),
+    ("Am I still eligible for dibao if I own a small car?", True),
+    # … an opinion: fair, who is to blame, will I win, should I accept …
+    ("村里收回我家承包地，这合理吗", True), ("他家狗把我娃咬了，这到底算谁的责任", True), ("我告他能赢不？", True),
+    ("老板只肯给两千块了事，我要不要接受？", True), ("凭啥就罚我一个", True),
+    # … how far one's own application or case has got
+    ("建房审批走到哪一步了？开春就想动工", True), ("残疾证办好了没？", True), ("投诉的事有回音没", True),
+    ("举报的烧秸秆 处理了木有", True), ("whats the status of my homestead application?", True),
+    # and left alone where the question also asks who handles it, or only asks where to report
+    ("低保申请办到哪一步了，找谁问", False), ("村干部让每户出钱修路，这合理吗，有没有人管一下", False),
+    ("地界纠纷谁占理先不说，想知道去哪找人调解", False), ("亲戚拉我搞拉人头的项目 举报到哪", False),
+    ("这个事镇上受理吗", False), ("我侄子跳河救了个小孩，能评见义勇为吗", False),
+    # a clause's end is a plain comma once the question is cleaned (NFKC): 批了没有，我等着用 is asked like 批了没有
+    ("低保批了没有，我等着用钱", True),
+])
+def test_eligibility_an_opinion_and_ones_own_progress_are_facts_no_list_holds(question, asked):
+    """Never answered as certain: the list says who takes an application and who mediates, never whether someone
+    qualifies, who is right, or how far one's own case has got."""
+    from assistant.search.cues import load_question_cues
+
+    text, _ = clean(question, 1000)
+    assert bool(load_question_cues().unlisted_fact(text)) == asked
 
 
 def test_cue_diff_lists_the_stored_questions_a_cue_change_reads_differently():
