@@ -83,6 +83,8 @@ class RetrievalConfig:
     # `other_question` feature and the answer's sentence; off: the feature is 0 as for any other question
     other_questions: bool = True
     matter_cues: bool = True  # a matter is read for facts and matters no list holds (多少钱, 结婚证), however long
+    # … and so is a long question that raises one matter (a single long sentence, or background and one request)
+    long_question_cues: bool = True
     message_weight: float = 2.0  # a message's first five after each matter's first duty: rank fusion of the
     # message's own ranking (this weight) and its matters' (weight 1); on the dev messages capped recall@5
     # 0.979 → 0.979 and 0.920 → 0.929 against picks of the first duties alone, weights 0.5 and 1 lower

@@ -238,10 +238,7 @@ class Retriever:
                     query.rewrite = corrected(query.rewrite, [(word, self.everyday[word][0]) for _, word in named])
         query.list_intent = self.cues.lists(text)
         if matter or not self.is_long(query):  # a long message mentions prices, weekends or a bank loan as context
-            query.unlisted_fact = self.cues.unlisted_fact(text)
-            query.fact_question = self.cues.fact_question(text)
-            query.other_question = self.cues.other_question(text) if self.config.other_questions else ""
-            query.unlisted_matter, query.hint, query.hint_en = self.cues.unlisted_matter(text)
+            self._read_cues(query, text)
         query.department_forms = self.registry.named_forms(text)
         if query.department_forms and self.config.town_or_body:
             query.town_or_body = self.cues.town_or_body(text)
@@ -266,6 +263,22 @@ class Retriever:
                  # name it as the county actor of a step (县民政局负责…) are not lifted by it
                  and not (query.town_or_body and form.endswith(BODY_SUFFIXES))]
         return self._mentioning(words).astype(bool) if words else np.zeros(len(self.duties), dtype=bool)
+
+    def _read_cues(self, query: Query, text: str) -> Query:
+        """Read `text` for the cues of facts, kinds of question and matters no list holds (data/question_cues.json)."""
+        query.unlisted_fact = self.cues.unlisted_fact(text)
+        query.fact_question = self.cues.fact_question(text)
+        query.other_question = self.cues.other_question(text) if self.config.other_questions else ""
+        query.unlisted_matter, query.hint, query.hint_en = self.cues.unlisted_matter(text)
+        return query
+
+    def _one_matter(self, query: Query, text: str | None = None) -> Query:
+        """A long question that raises one matter is that one request, however much background it tells first
+        (我是东湾村的，今年五十八，… 我就想问到底够不够条件): read for the cues like a matter of a message — `text`,
+        the matter's own sentences where the background was told apart, else the whole question."""
+        if not self.config.long_question_cues:
+            return query
+        return self._read_cues(copy.copy(query), text or query.question)
 
     def is_long(self, query: Query) -> bool:
         """A message rather than a question: `long_chars` characters (English words are longer: three times)."""
@@ -378,7 +391,7 @@ class Retriever:
         matter's vector is the mean of its sentences', the message's their length-weighted mean."""
         parts = matters.sentences(query.question, query.lang)
         if len(parts) < 2:
-            return self._rank(query, k, filters)
+            return self._rank(self._one_matter(query), k, filters)
         # the sentences in one batch; the message is their length-weighted mean, not encoded once more
         vectors = self.encoder.queries(parts)
         message = matters.message_vector(vectors, [len(p) for p in parts])
@@ -386,7 +399,7 @@ class Retriever:
         groups = matters.group(sentence_duties, self.config.matter_background, self.config.matter_overlap)
         found = self._matters(parts, vectors, groups, k, filters)
         if len(found) < 2:
-            return self._rank(query, k, filters, vector=message)
+            return self._rank(self._one_matter(query, found[0].text if found else None), k, filters, vector=message)
         orders = [[self.position[h.duty.id] for h in m.result.hits] for m in found
                   if m.result.hits and m.result.tier != "not_in_list"]
         overall = self._rank(query, k, filters, vector=message, matter_orders=orders)

@@ -478,6 +478,22 @@ def test_each_matter_is_read_for_facts_the_list_does_not_hold_once_the_matters_s
     assert "本镇负责 — " not in block.splitlines()[1]  # no responsibility line given as the answer
 
 
+def test_a_long_question_with_one_matter_is_read_for_the_cues_like_a_matter(duties, registry):
+    """A long question that raises one matter — one long sentence, or background told first and the request at the
+    end — is that one request: 能领多少钱 asks an amount however long the story before it (until the twenty-first
+    round such a question was read for no cue at all, as if it were a message of several matters)."""
+    config = RetrievalConfig(pinyin=False, matter_background=0.0, long_chars=20, decline_threshold=0.0,
+                             related_threshold=0.0)
+    retriever = tiny_retriever(duties, registry, IDS + ["basic-29", "basic-30", "coop-15"], SIMILAR, config=config)
+    one_sentence = "我家老汉前年走了，儿子在外地打工，我一个人种地，家里困难，吃着低保，一个月到底能领多少钱"
+    result = retriever.search(one_sentence)
+    assert result.query.fact_question == "多少" and result.tier == "not_in_list"
+    plain = retriever.with_config(config.with_(long_question_cues=False)).search(one_sentence)
+    assert plain.query.fact_question == "" and plain.tier == "answer"
+    # a short question is read for them either way
+    assert retriever.with_config(config.with_(long_question_cues=False)).search("低保多少钱").query.fact_question
+
+
 def test_a_stale_or_damaged_calibration_file_is_told_apart(tmp_path, capsys):
     import json
 
