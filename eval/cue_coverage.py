@@ -28,7 +28,7 @@ from assistant.search.config import RetrievalConfig  # noqa: E402
 from assistant.search.cues import QuestionCues, load_question_cues  # noqa: E402
 from assistant.search.query import clean  # noqa: E402
 
-BANKS = ("bank-a", "bank-b", "bank-d", "bank-e", "bank-f", "bank-g")
+BANKS = ("bank-a", "bank-b", "bank-d", "bank-e", "bank-f", "bank-h", "bank-g")
 KINDS = ("amount", "time", "contact", "payment_status", "eligibility_number", "advice", "forecast_shopping",
          "genuine", "eligibility", "opinion", "progress", "control")
 
