@@ -15,7 +15,7 @@ LABELS = {
         # the fixed sentences of an answer
         "answer": "答复依据：",
         "not_found": "清单中没有找到能回答这个问题的事项。",
-        "unlisted_fact": "履职清单只写明由谁负责、怎么办理，不含电话、时间、金额和数量、年龄条件、到账情况、姓名、地址这类信息。",
+        "unlisted_fact": "履职清单只写明由谁负责、怎么办理，不含电话、时间、金额和数量、条件和资格、到账情况和办理进度、姓名、地址这类信息，也不评判谁对谁错。",
         "other_question": "履职清单只写明由谁负责、怎么办理，不含天气预报、商品买卖和维修、个人评价和建议（包括用药）、来电短信真假这类信息。",
         "possibly": "不能确定清单中是哪一项：以下事项可能相关，请核对后再答复。",
         "possibly_related": "可能相关的事项（请核对）：",
@@ -104,7 +104,7 @@ LABELS = {
     "en": {
         "answer": "Answer from the list:",
         "not_found": "Nothing in the duty list answers this question.",
-        "unlisted_fact": "The duty list says who handles what and how; it holds no phone numbers, hours, amounts or counts, age limits, payment status, names or addresses.",
+        "unlisted_fact": "The duty list says who handles what and how; it holds no phone numbers, hours, amounts or counts, conditions or eligibility, payment or application status, names or addresses, and it does not judge who is right.",
         "other_question": "The duty list says who handles what and how; it holds no weather forecasts, shops, repair services, opinions or advice (medicines included), or whether a call or message is genuine.",
         "possibly": "It is not certain which item of the list this is: the items below may be related; please check before answering.",
         "possibly_related": "Possibly related items (please check):",

@@ -66,7 +66,7 @@ def test_a_declined_question_for_a_fact_no_list_holds_says_so(by_id, registry):
     result.query.unlisted_fact = "多少钱"
     answer = compose(result, registry, 1000)
     assert answer.message == ("清单中没有找到能回答这个问题的事项。"
-                              "履职清单只写明由谁负责、怎么办理，不含电话、时间、金额和数量、年龄条件、到账情况、姓名、地址这类信息。")
+                              "履职清单只写明由谁负责、怎么办理，不含电话、时间、金额和数量、条件和资格、到账情况和办理进度、姓名、地址这类信息，也不评判谁对谁错。")
     assert [c.role for c in answer.cards] == ["reference"] and answer.cards[0].id == "basic-28"
     result.query.lang = "en"
     assert "The duty list says who handles what and how" in compose(result, registry, 1000).message
@@ -79,7 +79,7 @@ def test_an_answered_question_for_a_fact_still_says_the_list_holds_no_such_facts
     result.query.fact_question = "什么时候"
     answer = compose(result, registry, 1000)
     assert answer.message.startswith(labels_for("zh")[tier])
-    assert answer.message.endswith("不含电话、时间、金额和数量、年龄条件、到账情况、姓名、地址这类信息。")
+    assert answer.message.endswith("不含电话、时间、金额和数量、条件和资格、到账情况和办理进度、姓名、地址这类信息，也不评判谁对谁错。")
     assert compose(_result(by_id, ["basic-28"], tier=tier), registry, 1000).message == labels_for("zh")[tier]
 
 
