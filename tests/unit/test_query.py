@@ -593,6 +593,10 @@ def test_eligibility_opinions_and_a_cases_progress(question, kind, asked):
     ("这个事镇上受理吗", False), ("我侄子跳河救了个小孩，能评见义勇为吗", False),
     # a clause's end is a plain comma once the question is cleaned (NFKC): 批了没有，我等着用 is asked like 批了没有
     ("低保批了没有，我等着用钱", True),
+    # a long question read whole (one matter) keeps its facts told or asked beside a question of who handles it:
+    # 谁监管 / 谁在办, 管不管, the town or a county body, which formalities
+    ("每户摊多少钱、出几个工，这种事镇上谁监管？", False), ("这个钱到底啥时候发，是镇上发还是民政局发", False),
+    ("狗也不知道打没打过疫苗，你们到底管不管？", False), ("到底要走哪些手续，要等多久", False),
 ])
 def test_eligibility_an_opinion_and_ones_own_progress_are_facts_no_list_holds(question, asked):
     """Never answered as certain: the list says who takes an application and who mediates, never whether someone
