@@ -597,6 +597,9 @@ def test_eligibility_opinions_and_a_cases_progress(question, kind, asked):
     # 谁监管 / 谁在办, 管不管, the town or a county body, which formalities
     ("每户摊多少钱、出几个工，这种事镇上谁监管？", False), ("这个钱到底啥时候发，是镇上发还是民政局发", False),
     ("狗也不知道打没打过疫苗，你们到底管不管？", False), ("到底要走哪些手续，要等多久", False),
+    # a rumour of a change checked (written after citizen16's run, from_dev) — but not one of who handles a matter
+    ("听说明年新农合要取消了 真的假的", True), ("听说婚姻状况证明镇上不开了 真的吗 那去哪开", False),
+    ("摆酒席听说得先到镇上登记一下，真的假的？", False), ("公租房申请交上去两个月了，排到我没有？", True),
 ])
 def test_eligibility_an_opinion_and_ones_own_progress_are_facts_no_list_holds(question, asked):
     """Never answered as certain: the list says who takes an application and who mediates, never whether someone
