@@ -7,9 +7,9 @@ age or income line, advice, a forecast or a shop, whether a call is genuine) and
 tempting words (天气冷了老人取暖有困难找谁); bank-e (103, English) is the same kinds, kept as a check no cue was written
 from. For each kind: how many questions a cue of data/question_cues.json recognises (`unanswerable`: never answered as
 certain; `asks_other`: a confidence feature; `asks_fact`: a weaker one), and how the whole assistant tiers them.
-bank-f (240) and bank-g (135, kept as a check no cue was written from) hold three more kinds — whether a person
-qualifies, an opinion (who is right, is it legal, should I), how far one's own application or case has got — and
-controls with a duty each. bank-c (300) holds matters of other offices and look-alikes a duty holds: only tiered.
+bank-f (240), bank-h (210) and bank-g (135, kept as a check no cue was written from) hold three more kinds — whether a
+person qualifies, an opinion (who is right, is it fair, should I accept), how far one's own application or case has
+got — and controls, each naming the duty that answers it. bank-c (300) holds matters of other offices and look-alikes a duty holds: only tiered.
 
     .venv/bin/python eval/cue_coverage.py --report eval/cue-coverage.md [--baseline OLD_CUES.json]
 """
