@@ -432,7 +432,6 @@ def test_a_cue_object_without_its_pattern_is_a_clear_error(tmp_path):
         load_question_cues(path)
 
 
-
 def test_a_guarded_cue_leaves_alone_a_question_that_matches_its_guard(tmp_path):
     """{"pattern": …, "unless": name} (fourteenth round): the guard is written once in "guards"; a guard the file
     does not define is a clear error."""
@@ -562,8 +561,35 @@ def test_an_unlisted_matter_told_as_background_is_not_what_is_asked(question, un
     # … and a reported case's progress is the police station's
     ("我去派出所报了案，现在立案了没有？", "matter", True),
     ("控辍保学劝不动家长，要立案处罚，材料移交哪个局", "matter", False),
+    # the twenty-first round's cues, written from a bank of phrasings (eval/cues/bank-f.jsonl): whether a person
+    # qualifies …
+    ("窗口记：西地村一老汉问，他舅舅无儿无女七十一了，符不符合特困供养条件", "fact", True),
+    ("巴郎子在乌鲁木齐打工一个月挣三千多，我们家还算不算低收入人口", "fact", True),
+    ("残疾人两项补贴，我是三级肢体，护理补贴有没有我的份", "fact", True), ("公益性岗位有年龄限制没", "fact", True),
+    ("Am I still eligible for dibao if I own a small car?", "fact", True),
+    # … an opinion: fair, who is to blame, will I win, should I accept …
+    ("村里收回我家承包地，这合理吗", "fact", True), ("他家狗把我娃咬了，这到底算谁的责任", "fact", True), ("我告他能赢不？", "fact", True),
+    ("老板只肯给两千块了事，我要不要接受？", "fact", True), ("凭啥就罚我一个", "fact", True),
+    # … how far one's own application or case has got
+    ("建房审批走到哪一步了？开春就想动工", "fact", True), ("残疾证办好了没？", "fact", True), ("投诉的事有回音没", "fact", True),
+    ("举报的烧秸秆 处理了木有", "fact", True), ("whats the status of my homestead application?", "fact", True),
+    # and left alone where the question also asks who handles it, or only asks where to report
+    ("低保申请办到哪一步了，找谁问", "fact", False), ("村干部让每户出钱修路，这合理吗，有没有人管一下", "fact", False),
+    ("地界纠纷谁占理先不说，想知道去哪找人调解", "fact", False), ("亲戚拉我搞拉人头的项目 举报到哪", "fact", False),
+    ("这个事镇上受理吗", "fact", False), ("我侄子跳河救了个小孩，能评见义勇为吗", "fact", False),
+    # a clause's end is a plain comma once the question is cleaned (NFKC): 批了没有，我等着用 is asked like 批了没有
+    ("低保批了没有，我等着用钱", "fact", True),
+    # a long question read whole (one matter) keeps its facts told or asked beside a question of who handles it:
+    # 谁监管 / 谁在办, 管不管, the town or a county body, which formalities
+    ("每户摊多少钱、出几个工，这种事镇上谁监管？", "fact", False), ("这个钱到底啥时候发，是镇上发还是民政局发", "fact", False),
+    ("狗也不知道打没打过疫苗，你们到底管不管？", "fact", False), ("到底要走哪些手续，要等多久", "fact", False),
+    # a rumour of a change checked (written after citizen16's run, from_dev) — but not one of who handles a matter
+    ("听说明年新农合要取消了 真的假的", "fact", True), ("听说婚姻状况证明镇上不开了 真的吗 那去哪开", "fact", False),
+    ("摆酒席听说得先到镇上登记一下，真的假的？", "fact", False), ("公租房申请交上去两个月了，排到我没有？", "fact", True),
 ])
 def test_eligibility_opinions_and_a_cases_progress(question, kind, asked):
+    """Never answered as certain (a fact) or read as a kind no list answers: the list says who takes an application
+    and who mediates, never whether someone qualifies, who is right, or how far one's own case has got."""
     from assistant.search.cues import load_question_cues
     from assistant.search.query import clean
 
@@ -572,42 +598,6 @@ def test_eligibility_opinions_and_a_cases_progress(question, kind, asked):
     found = {"fact": cues.unlisted_fact, "other": cues.other_question,
              "matter": lambda q: cues.unlisted_matter(q)[0]}[kind](text)
     assert bool(found) == asked, found
-
-
-@pytest.mark.parametrize("question, asked", [
-    # the twenty-first round's cues, written from a bank of phrasings (eval/cues/bank-f.jsonl): whether a person
-    # qualifies …
-    ("窗口记：西地村一老汉问，他舅舅无儿无女七十一了，符不符合特困供养条件", True),
-    ("巴郎子在乌鲁木齐打工一个月挣三千多，我们家还算不算低收入人口", True),
-    ("残疾人两项补贴，我是三级肢体，护理补贴有没有我的份", True), ("公益性岗位有年龄限制没", True),
-    ("Am I still eligible for dibao if I own a small car?", True),
-    # … an opinion: fair, who is to blame, will I win, should I accept …
-    ("村里收回我家承包地，这合理吗", True), ("他家狗把我娃咬了，这到底算谁的责任", True), ("我告他能赢不？", True),
-    ("老板只肯给两千块了事，我要不要接受？", True), ("凭啥就罚我一个", True),
-    # … how far one's own application or case has got
-    ("建房审批走到哪一步了？开春就想动工", True), ("残疾证办好了没？", True), ("投诉的事有回音没", True),
-    ("举报的烧秸秆 处理了木有", True), ("whats the status of my homestead application?", True),
-    # and left alone where the question also asks who handles it, or only asks where to report
-    ("低保申请办到哪一步了，找谁问", False), ("村干部让每户出钱修路，这合理吗，有没有人管一下", False),
-    ("地界纠纷谁占理先不说，想知道去哪找人调解", False), ("亲戚拉我搞拉人头的项目 举报到哪", False),
-    ("这个事镇上受理吗", False), ("我侄子跳河救了个小孩，能评见义勇为吗", False),
-    # a clause's end is a plain comma once the question is cleaned (NFKC): 批了没有，我等着用 is asked like 批了没有
-    ("低保批了没有，我等着用钱", True),
-    # a long question read whole (one matter) keeps its facts told or asked beside a question of who handles it:
-    # 谁监管 / 谁在办, 管不管, the town or a county body, which formalities
-    ("每户摊多少钱、出几个工，这种事镇上谁监管？", False), ("这个钱到底啥时候发，是镇上发还是民政局发", False),
-    ("狗也不知道打没打过疫苗，你们到底管不管？", False), ("到底要走哪些手续，要等多久", False),
-    # a rumour of a change checked (written after citizen16's run, from_dev) — but not one of who handles a matter
-    ("听说明年新农合要取消了 真的假的", True), ("听说婚姻状况证明镇上不开了 真的吗 那去哪开", False),
-    ("摆酒席听说得先到镇上登记一下，真的假的？", False), ("公租房申请交上去两个月了，排到我没有？", True),
-])
-def test_eligibility_an_opinion_and_ones_own_progress_are_facts_no_list_holds(question, asked):
-    """Never answered as certain: the list says who takes an application and who mediates, never whether someone
-    qualifies, who is right, or how far one's own case has got."""
-    from assistant.search.cues import load_question_cues
-
-    text, _ = clean(question, 1000)
-    assert bool(load_question_cues().unlisted_fact(text)) == asked
 
 
 def test_cue_diff_lists_the_stored_questions_a_cue_change_reads_differently():
