@@ -9,7 +9,10 @@ from. For each kind: how many questions a cue of data/question_cues.json recogni
 certain; `asks_other`: a confidence feature; `asks_fact`: a weaker one), and how the whole assistant tiers them.
 bank-f (240), bank-h (210) and bank-g (135, kept as a check no cue was written from) hold three more kinds — whether a
 person qualifies, an opinion (who is right, is it fair, should I accept), how far one's own application or case has
-got — and controls, each naming the duty that answers it. bank-c (300) holds matters of other offices and look-alikes a duty holds: only tiered.
+got — and controls, each naming the duty that answers it. bank-i (240) and bank-j (135, kept as a check no cue was
+written from; twenty-second round) hold three more: a rumour checked (是真的吗), what will happen to a benefit, a rule or
+a project (以后会不会涨), what a notice's or a form's words mean (啥意思, 有啥区别), and controls that use the same words
+to ask who handles a matter. bank-c (300) holds matters of other offices and look-alikes a duty holds: only tiered.
 
     .venv/bin/python eval/cue_coverage.py --report eval/cue-coverage.md [--baseline OLD_CUES.json]
 """
@@ -28,9 +31,9 @@ from assistant.search.config import RetrievalConfig  # noqa: E402
 from assistant.search.cues import QuestionCues, load_question_cues  # noqa: E402
 from assistant.search.query import clean  # noqa: E402
 
-BANKS = ("bank-a", "bank-b", "bank-d", "bank-e", "bank-f", "bank-h", "bank-g")
+BANKS = ("bank-a", "bank-b", "bank-d", "bank-e", "bank-f", "bank-h", "bank-g", "bank-i", "bank-j")
 KINDS = ("amount", "time", "contact", "payment_status", "eligibility_number", "advice", "forecast_shopping",
-         "genuine", "eligibility", "opinion", "progress", "control")
+         "genuine", "eligibility", "opinion", "progress", "rumour", "future", "meaning", "control")
 
 
 def load_bank(path: Path) -> list[dict]:

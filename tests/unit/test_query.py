@@ -288,7 +288,7 @@ def test_a_question_of_who_or_where_with_words_of_number_or_choice_trips_no_cue(
     assert cues.unlisted_fact(question) == "" and cues.other_question(question) == ""
 
 
-@pytest.mark.parametrize("bank", ["bank-a", "bank-b", "bank-d", "bank-e", "bank-f", "bank-g", "bank-h"])
+@pytest.mark.parametrize("bank", ["bank-a", "bank-b", "bank-d", "bank-e", "bank-f", "bank-g", "bank-h", "bank-i", "bank-j"])
 def test_questions_a_duty_answers_trip_no_cue_of_an_unanswerable_kind(bank):
     """The controls of each bank of phrasings (eval/cues/; bank-d and bank-e in English) are questions a duty answers, most with a tempting
     word (天气冷了 老人取暖有困难找谁; 有人老打电话骚扰我 举报找谁; 收了钱不办事去哪投诉): no fact cue and no cue of a kind
@@ -586,10 +586,31 @@ def test_an_unlisted_matter_told_as_background_is_not_what_is_asked(question, un
     # a rumour of a change checked (written after citizen16's run, from_dev) — but not one of who handles a matter
     ("听说明年新农合要取消了 真的假的", "fact", True), ("听说婚姻状况证明镇上不开了 真的吗 那去哪开", "fact", False),
     ("摆酒席听说得先到镇上登记一下，真的假的？", "fact", False), ("公租房申请交上去两个月了，排到我没有？", "fact", True),
+    # the twenty-second round's cues, written from a bank of phrasings (eval/cues/bank-i.jsonl): a rumour checked …
+    ("群里都在传低保明年要取消 是不是真的", "fact", True), ("邻居说草场补奖以后不给了，有这回事没", "fact", True),
+    ("Is it true the town will charge a garbage fee?", "fact", True),
+    # … but not a visit or a call to be checked (a listed survey; a scam is a kind of its own), a rule the village
+    # announced, or a procedure asked for
+    ("有人上门说是统计局调查队的，让我家记账，是真的吗", "fact", False), ("村上说旧地膜不捡要罚款 真的假的", "fact", False),
+    ("短信说点链接就能领补贴 是真的吗", "fact", False), ("听说办大席要报备，是真的吗，报给谁", "fact", False),
+    # … what will happen to a benefit, a rule or a project …
+    ("高龄津贴以后会不会涨", "fact", True), ("明年种地补贴还有没有", "fact", True), ("自来水啥时候能通到我们村", "fact", True),
+    ("Will the grassland subsidy still be paid next year?", "fact", True), ("以后放羊要办啥手续，找哪里", "fact", False),
+    # … what a notice's or a form's words mean (not what the town does about the thing named)
+    ("通知上说的动态监测是啥意思", "fact", True), ("特困和低保有啥区别", "fact", True),
+    ("低保申请表上家庭成员那栏咋填", "fact", True), ("卫片图斑是啥意思 镇上要干啥", "fact", False),
+    # and, from dev_citizen21 (from_dev): an age told and whether one can get it, a payment asked with its card …
+    ("我妈今年八十一了，高龄津贴能不能领", "fact", True), ("补贴到底打到一卡通里没有", "fact", True),
+    ("粮补打到一卡通上没有 到哪查", "fact", False),
+    # … and matters of other offices: a lost card, a graduate's own file, a fraud, an environmental assessment
+    ("一卡通的卡丢了 去哪补", "matter", True), ("毕业时档案自己拿回家拆开了 咋办", "matter", True),
+    ("网上被骗了两万块 钱能追回来不", "matter", True), ("办养殖场要做环评 去哪办", "matter", True),
+    ("一卡通丢了换了张新卡，补贴往哪张卡上打，找谁改", "matter", False), ("老人老被骗钱，防诈骗宣传谁负责", "matter", False),
 ])
 def test_eligibility_opinions_and_a_cases_progress(question, kind, asked):
     """Never answered as certain (a fact) or read as a kind no list answers: the list says who takes an application
-    and who mediates, never whether someone qualifies, who is right, or how far one's own case has got."""
+    and who mediates, never whether someone qualifies, who is right, how far one's own case has got, whether a rumour
+    is true, what will happen next year or what a notice's words mean."""
     from assistant.search.cues import load_question_cues
     from assistant.search.query import clean
 
