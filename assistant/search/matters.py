@@ -68,6 +68,11 @@ def sentences(text: str, lang: str = "zh", min_chars: int = 4) -> list[str]:
     return parts
 
 
+def asks(sentence: str) -> bool:
+    """Whether a sentence asks something (a question word, a question mark, a plea) rather than only telling."""
+    return bool(_ASKS.search(sentence))
+
+
 def group(duty_scores: np.ndarray, background: float, top: int = 3) -> list[list[int]]:
     """Consecutive sentences → matters.
 

@@ -442,7 +442,7 @@ class Retriever:
             # a part the list does not cover joins its neighbour; two parts about the same duties (a message
             # may come back to its matter) are one matter
             pair = next(((i, i + 1 if i + 1 < len(found) else i - 1) for i, m in enumerate(found)
-                         if m.result.tier == "not_in_list"), None)
+                         if m.result.tier == "not_in_list" and not self._unlisted_apart(parts, m)), None)
             # a part too short to be a matter of its own (镇上能不能帮个忙?, 这种地方有莫有人管?) joins the part it is
             # closest to, which need not be its neighbour (a plea at the end may be about the first matter); closeness
             # is the dot product of the two parts' mean sentence vectors, i.e. the mean cosine over their sentence pairs
@@ -461,6 +461,14 @@ class Retriever:
             merged = self._matter(parts, vectors, sorted(found[lo].sentences + found[hi].sentences), filters)
             found = found[:lo] + [merged] + found[lo + 1:hi] + found[hi + 1:]
         return found
+
+    def _unlisted_apart(self, parts: list[str], matter: Matter) -> bool:
+        """Whether a part the list does not cover stays a matter of its own: one of its sentences asks about a matter
+        of another office (data/question_cues.json `unlisted_matters`: 驾驶证过期了，现在咋换?), so it is a request of
+        its own, not background to its neighbour. A matter only told (死亡证明我已经开了。, 切菜的连个健康证都没有。) is
+        background and joins its neighbour as before."""
+        return self.config.unlisted_part_apart and self.config.matter_cues and any(
+            self.cues.unlisted_matter(parts[i])[0] and matters.asks(parts[i]) for i in matter.sentences)
 
     def _rank(self, query: Query, k: int, filters: Filters | None, vector: np.ndarray | None = None,
               matter_orders: list[list[int]] = ()) -> Result:

@@ -145,3 +145,16 @@ def test_a_matter_asking_a_price_inside_a_message_is_not_answered_as_certain(ass
     price, land = answer.matters
     assert "收购价" in price.question and price.tier != "answer" and "金额" in price.message
     assert land.answered
+
+
+def test_a_part_asking_about_another_offices_matter_stays_a_block_of_its_own(assistant):
+    """A message with a listed complaint and, asked on the side, a matter of another office (a driving licence): the
+    licence part is a block of its own, not in the list, and the complaint keeps its own answer. Joined to the
+    complaint, the whole block read the licence's cue and the complaint was lost (messages-dev3 m3b-10)."""
+    message = ("你们好，我在镇上的家电铺子买了台洗衣机，两千八，才用了五天就不转了，找老板他说是我们用坏的，不退也不修。"
+               "这不是坑人吗？另外顺便问一下，我的驾驶证去年就过期了，现在回来咋换，要不要重新考？洗衣机那个事我小票还留着。")
+    answer = assistant.ask(message)
+    licence = [m for m in answer.matters if "驾驶证" in m.question]
+    shop = [m for m in answer.matters if "洗衣机" in m.question and "驾驶证" not in m.question]
+    assert licence and licence[0].tier == "not_in_list"
+    assert shop and shop[0].tier != "not_in_list"

@@ -478,6 +478,19 @@ def test_each_matter_is_read_for_facts_the_list_does_not_hold_once_the_matters_s
     assert "本镇负责 — " not in block.splitlines()[1]  # no responsibility line given as the answer
 
 
+def test_a_part_the_list_does_not_cover_stays_apart_only_when_it_asks_about_another_offices_matter(duties, registry):
+    """A part of a message the list does not cover joins its neighbour (background), unless one of its sentences asks
+    about a matter of another office (驾驶证过期了，现在咋换?): that is a request of its own. A matter only told
+    (死亡证明我已经开了。) is background as before."""
+    from assistant.search.retrieve import Matter
+
+    retriever = tiny_retriever(duties, registry, IDS, SIMILAR, config=RetrievalConfig(pinyin=False))
+    parts = ["冰箱用了一个礼拜就不制冷了，老板不给修", "我的驾驶证过期快一年了，现在回来咋换？", "死亡证明我已经开了。"]
+    asked, told = Matter(parts[1], None, [1]), Matter(parts[2], None, [2])
+    assert retriever._unlisted_apart(parts, asked) and not retriever._unlisted_apart(parts, told)
+    assert not retriever.with_config(retriever.config.with_(unlisted_part_apart=False))._unlisted_apart(parts, asked)
+
+
 def test_a_long_question_with_one_matter_is_read_for_the_cues_like_a_matter(duties, registry):
     """A long question that raises one matter — one long sentence, or background told first and the request at the
     end — is that one request: 能领多少钱 asks an amount however long the story before it (until the twenty-first
