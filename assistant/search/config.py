@@ -93,6 +93,9 @@ class RetrievalConfig:
     # message's own ranking (this weight) and its matters' (weight 1); on the dev messages capped recall@5
     # 0.979 → 0.979 and 0.920 → 0.929 against picks of the first duties alone, weights 0.5 and 1 lower
     message_depth: int = 10  # how deep the message's own ranking enters that fusion
+    # before that fusion: each matter's first duty's closest duty on the list (Retriever.companion: the county body's
+    # and the town's part of one topic), when the message ranks it within this many (0: off)
+    companion_depth: int = 10
     fusion_k: float = 10.0  # the fusion's rank constant (1 to 60 measured the same)
     evidence_margin: float = 0.06  # units within this of a duty's best unit count as matched evidence
     evidence_units: int = 6  # at most this many units shown as a duty's evidence

@@ -183,6 +183,23 @@ class Retriever:
         self.outside = outside if outside is not None and len(outside) else None
         self.outside_questions = list(outside_questions)
 
+    @functools.cached_property
+    def companion(self) -> np.ndarray:
+        """Each duty's closest other duty on the list: the cosine of the means of their own texts' vectors (title and
+        steps, not the similar questions). The list often holds one topic twice — a county body's part and the
+        town's (消防监督检查 coop-85 and the town's 消防安全 basic-99; 私屠滥宰 coop-22 and 食品安全 basic-101; 污染防治
+        coop-57 and 生态环境 basic-77) — and people's messages are labelled with both."""
+        vectors = self.faiss.reconstruct_n(0, self.faiss.ntotal)
+        means = np.zeros((len(self.duties), vectors.shape[1]), np.float32)
+        for i, units in enumerate(self.duty_units):
+            own = units[~self.is_question[units]]
+            if len(own) or len(units):
+                means[i] = vectors[own if len(own) else units].mean(axis=0)
+        means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+        similar = means @ means.T
+        np.fill_diagonal(similar, -np.inf)
+        return similar.argmax(axis=1)
+
     def with_config(self, config: RetrievalConfig) -> "Retriever":
         """The same loaded parts with other question-time settings (weights, thresholds, cues on or off)."""
         other = copy.copy(self)
@@ -473,7 +490,8 @@ class Retriever:
     def _rank(self, query: Query, k: int, filters: Filters | None, vector: np.ndarray | None = None,
               matter_orders: list[list[int]] = ()) -> Result:
         """Rank duties for an analysed question (the body of `search`). A message's `matter_orders` (each matter's
-        ranking) fill its first five: every matter's first duty, then the rank fusion of the message's ranking and
+        ranking) fill its first five: every matter's first duty, then each one's closest duty on the list where the
+        message ranks it within `companion_depth` (`companion`), then the rank fusion of the message's ranking and
         theirs (matters.fused); the message's first duty stays first."""
         n_duties = len(self.duties)
         if self.config.dense_weight > 0:
@@ -510,7 +528,11 @@ class Retriever:
         if matter_orders:
             fusion = matters.fused([order[:self.config.message_depth]] + list(matter_orders),
                                    [self.config.message_weight] + [1.0] * len(matter_orders), self.config.fusion_k)
-            picks = [o[0] for o in matter_orders] + fusion
+            firsts = [o[0] for o in matter_orders]
+            # each matter's first duty's closest duty on the list, when the message ranks it near the top anyway
+            near = order[:self.config.companion_depth]
+            companions = [int(self.companion[f]) for f in firsts] if near else []
+            picks = firsts + [c for c in companions if c in near] + fusion
             order = matters.with_picks(order, [p for p in picks if allowed[p]])
         # everything below looks at the allowed duties only: a filter is part of the question
         allowed_units = allowed[self.unit_duty]

@@ -491,6 +491,19 @@ def test_a_part_the_list_does_not_cover_stays_apart_only_when_it_asks_about_anot
     assert not retriever.with_config(retriever.config.with_(unlisted_part_apart=False))._unlisted_apart(parts, asked)
 
 
+def test_a_duty_s_companion_is_the_closest_other_duty_by_its_own_text(duties, registry):
+    """The list holds some topics twice, a county body's part and the town's (消防监督检查 coop-85, the town's 消防安全
+    basic-99): each duty's companion is the other duty whose own text (not its similar questions) is closest."""
+    ids = IDS + ["coop-85", "basic-99", "coop-22", "basic-101"]
+    retriever = tiny_retriever(duties, registry, ids, SIMILAR)
+    companion = {retriever.duties[i].id: retriever.duties[int(c)].id for i, c in enumerate(retriever.companion)}
+    assert all(a != b for a, b in companion.items())
+    assert companion["coop-85"] == "basic-99" and companion["basic-99"] == "coop-85"
+    # similar questions are not the duty's own text: they leave the companions as they are
+    louder = tiny_retriever(duties, registry, ids, {**SIMILAR, "basic-101": ["消防安全检查谁管", "消防隐患排查"]})
+    assert {louder.duties[i].id: louder.duties[int(c)].id for i, c in enumerate(louder.companion)} == companion
+
+
 def test_a_long_question_with_one_matter_is_read_for_the_cues_like_a_matter(duties, registry):
     """A long question that raises one matter — one long sentence, or background told first and the request at the
     end — is that one request: 能领多少钱 asks an amount however long the story before it (until the twenty-first
