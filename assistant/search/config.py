@@ -87,7 +87,8 @@ class RetrievalConfig:
     long_question_cues: bool = True
     # a part of a message the list does not cover that names a matter of another office (驾驶证过期了咋换) stays a
     # matter of its own, shown as not in the list, instead of joining its neighbour: joined, the whole matter read the
-    # other office's cue and its own request was lost (messages-dev3 m3b-10, twenty-first round)
+    # other office's cue and its own request was lost (messages-dev3 m3b-10, seen in the twenty-first round); only a
+    # part with a sentence that asks about it (matters.asks) — one that only tells of it still joins
     unlisted_part_apart: bool = True
     message_weight: float = 2.0  # a message's first five after each matter's first duty: rank fusion of the
     # message's own ranking (this weight) and its matters' (weight 1); on the dev messages capped recall@5

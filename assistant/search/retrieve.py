@@ -193,8 +193,9 @@ class Retriever:
         means = np.zeros((len(self.duties), vectors.shape[1]), np.float32)
         for i, units in enumerate(self.duty_units):
             own = units[~self.is_question[units]]
-            if len(own) or len(units):
-                means[i] = vectors[own if len(own) else units].mean(axis=0)
+            chosen = own if len(own) else units  # a duty indexed by similar questions only (none today) keeps them
+            if len(chosen):
+                means[i] = vectors[chosen].mean(axis=0)
         means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
         similar = means @ means.T
         np.fill_diagonal(similar, -np.inf)
