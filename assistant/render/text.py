@@ -62,6 +62,8 @@ def matter_lines(answer: Answer, quote: int = 60) -> list[str]:
             continue
         # to check, or for reference only: the sentence that says so first, then the nearest duty if any
         lines.append(f"   [{lab['tier_' + matter.tier]}] {matter.message}")
+        if matter.hint:  # where people usually ask about another office's matter (not from the list), as on the page
+            lines.append(f"   {matter.hint}")
         if matter.cards:
             c = matter.cards[0]
             role = lab["role_possibly" if matter.tier == "possibly" else "role_reference"]

@@ -234,6 +234,13 @@ def test_a_message_with_matters_shows_one_block_each(by_id, registry):
     assert html.index("石料厂灰大得很") < html.index("流浪狗咬了娃娃") and '<details class="da-matter" open>' in html
     text = render_text(answer)
     assert text.startswith("这条留言涉及 2 件事：") and "2. “流浪狗咬了娃娃，谁管？”" in text
+    # a matter of another office: its hint (not from the list) in the block, in the text as on the page
+    licence = Query("驾驶证过期了咋换？", False, "zh")
+    licence.unlisted_matter, licence.hint = "驾驶证", "驾驶证通常由县公安局交警大队办理"
+    whole.matters.append(Matter("驾驶证过期了咋换？", Result(licence, [Hit(by_id["reclaimed-5"], 0.3, [])], "not_in_list", 0.1)))
+    answer = compose(whole, registry, 1000)
+    assert "驾驶证通常由县公安局交警大队办理" in render_text(answer).split("3. “")[1].split("整条留言")[0]
+    assert "驾驶证通常由县公安局交警大队办理" in answer_html(answer, registry)
 
 
 def test_a_json_line_keeps_a_question_with_a_unicode_line_separator_on_one_line():
