@@ -502,6 +502,14 @@ def test_a_duty_s_companion_is_the_closest_other_duty_by_its_own_text(duties, re
     # similar questions are not the duty's own text: they leave the companions as they are
     louder = tiny_retriever(duties, registry, ids, {**SIMILAR, "basic-101": ["消防安全检查谁管", "消防隐患排查"]})
     assert {louder.duties[i].id: louder.duties[int(c)].id for i, c in enumerate(louder.companion)} == companion
+    # in a message's first five: a matter led by coop-85 brings basic-99 along when the message ranks it within
+    # `companion_depth`, and not when that is 0
+    query = retriever.analyse("流浪狗到处跑，低保怎么申请，婚姻状况证明去哪开")
+    matter = [[retriever.position["coop-85"]]]
+    first_five = [h.duty.id for h in retriever._rank(query, 5, None, matter_orders=matter).hits]
+    assert "coop-85" in first_five and "basic-99" in first_five
+    off = retriever.with_config(retriever.config.with_(companion_depth=0))
+    assert "basic-99" not in [h.duty.id for h in off._rank(query, 5, None, matter_orders=matter).hits]
 
 
 def test_a_long_question_with_one_matter_is_read_for_the_cues_like_a_matter(duties, registry):
