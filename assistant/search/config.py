@@ -141,6 +141,8 @@ class RetrievalConfig:
         for key, value in changes.items():
             if not _fits(value, defaults[key]):
                 raise SettingsError(f"config key {key} must be {_kind(defaults[key])}, got {value!r}")
+            if _counts(defaults[key]) and value < 0:  # a count or a depth: -3 would silently mean "all but three"
+                raise SettingsError(f"config key {key} must be 0 or more, got {value!r}")
         # a list from a JSON file is kept as a tuple (the config stays hashable)
         return replace(self, **{k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()})
 
@@ -158,6 +160,11 @@ def _kind(default) -> str:
     if isinstance(default, tuple):
         return "a list of strings"
     return "a string or null"  # the optional ones (model, dim) default to None
+
+
+def _counts(default) -> bool:
+    """Whether a setting is a count, a length or a depth (a whole number; never negative)."""
+    return isinstance(default, int) and not isinstance(default, bool)
 
 
 def _fits(value, default) -> bool:

@@ -199,3 +199,20 @@ def test_skipped_sources_from_a_config_file(tmp_path):
     assert RetrievalConfig.load(path).question_sources_skipped == ("zh_relay",)
     with pytest.raises(SettingsError, match="list of strings"):
         RetrievalConfig().with_(question_sources_skipped="zh_relay")
+
+
+@pytest.mark.parametrize("key, value, says", [("companion_depth", "ten", "must be a number"),
+                                              ("unlisted_part_apart", "yes", "must be true or false"),
+                                              ("companion_depth", -3, "must be 0 or more"),
+                                              ("k", -1, "must be 0 or more")])
+def test_a_config_value_of_the_wrong_kind_or_a_negative_count_is_refused(tmp_path, key, value, says):
+    """A config file's value is checked before anything loads: its kind, and a count or a depth is never negative
+    (companion_depth -3 would read the message's ranking to all but its last three duties)."""
+    import json
+
+    from assistant.errors import SettingsError
+
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({key: value}), encoding="utf-8")
+    with pytest.raises(SettingsError, match=f"config key {key} {says}"):
+        RetrievalConfig.load(path)
