@@ -58,7 +58,7 @@ def sentences(text: str, lang: str = "zh", min_chars: int = 4) -> list[str]:
             if stripped == piece:
                 break
             piece = stripped
-        if _INTRODUCTION.match(piece) and not _ASKS.search(piece):
+        if _INTRODUCTION.match(piece) and not asks(piece):
             continue
         if len(_CONTENT.findall(piece)) < min_chars:
             if parts and piece:
