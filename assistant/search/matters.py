@@ -16,6 +16,7 @@ Pure functions over texts and score matrices; the encoding and scoring happen in
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -36,6 +37,13 @@ _POLITENESS = re.compile(
 )
 # A sentence that only says who writes (我是半截沟村种地的，家里二十几头牛。): background, no request in it
 _INTRODUCTION = re.compile(r"^(我|俺|我们|俺们)(是|家是|家在|家住)[^。！？!?]{0,24}[。！!，,]?$")
+# A short sentence that only says who writes or whose child it is (我是镇中心学校两个娃娃的妈妈，平时在街上帮厨。,
+# 我在镇上开了个小超市。, 我家娃娃在镇小学上四年级。): kept in the message, but background when sentences are grouped
+# into matters — as a matter of its own it took one of the first five places (a shop, a school) from a real matter
+_WHO_WRITES = re.compile(
+    r"^(我|俺)们?(是|家是|家在|家住|在镇上|在街上|在村上|在村里|在县城)[^。！？!?]{0,28}[。！!，,]?$"
+    r"|^(我|俺)家的?(娃娃?|孩子|儿子|女儿|丫头|姑娘|小子|老大|老二)[^。！？!?，,]{0,12}(上|读|念)[^。！？!?，,]{0,6}"
+    r"(年级|初[一二三]|高[一二三]|小学|中学|幼儿园)[^。！？!?]{0,6}[。！!，,]?$")
 _ASKS = re.compile(r"咋|怎么|谁|吗|能不能|要不要|哪|啥|什么|[?？]|请|想")
 _CONTENT = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 _SEGMENTER_LANG = {"zh": "zh", "mixed": "zh", "en": "en"}
@@ -68,18 +76,25 @@ def sentences(text: str, lang: str = "zh", min_chars: int = 4) -> list[str]:
     return parts
 
 
+def who_writes(sentence: str) -> bool:
+    """Whether a sentence only says who writes (我在镇上开了个小超市。), asking nothing: background to the matters."""
+    return bool(_WHO_WRITES.match(sentence)) and not asks(sentence)
+
+
 def asks(sentence: str) -> bool:
     """Whether a sentence asks something (a question word, a question mark, a plea) rather than only telling."""
     return bool(_ASKS.search(sentence))
 
 
-def group(duty_scores: np.ndarray, background: float, top: int = 3) -> list[list[int]]:
+def group(duty_scores: np.ndarray, background: float, top: int = 3,
+          told: Sequence[bool] = ()) -> list[list[int]]:
     """Consecutive sentences → matters.
 
     Args:
         duty_scores: one row of duty scores per sentence (dense cosine, best unit per duty).
         background: a sentence whose best duty scores below this carries no matter of its own.
         top: how many best duties of two sentences are compared to decide that they are about the same matter.
+        told: per sentence, whether it is background whatever it scores (`who_writes`); empty: none is.
     Returns:
         Matters as lists of sentence indices, in message order; every sentence in exactly one matter.
     """
@@ -87,7 +102,7 @@ def group(duty_scores: np.ndarray, background: float, top: int = 3) -> list[list
     if n == 0:
         return []
     tops = [set(np.argsort(-row)[:top].tolist()) for row in duty_scores]
-    content = [float(row.max()) >= background for row in duty_scores]
+    content = [float(row.max()) >= background and not (told and told[i]) for i, row in enumerate(duty_scores)]
     groups: list[list[int]] = []
     for i in range(n):
         about = [j for j in groups[-1] if content[j]] if groups else []

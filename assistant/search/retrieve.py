@@ -414,7 +414,8 @@ class Retriever:
         vectors = self.encoder.queries(parts)
         message = matters.message_vector(vectors, [len(p) for p in parts])
         _, sentence_duties = self._scores(vectors)
-        groups = matters.group(sentence_duties, self.config.matter_background, self.config.matter_overlap)
+        told = [matters.who_writes(p) for p in parts] if self.config.who_writes_background else []
+        groups = matters.group(sentence_duties, self.config.matter_background, self.config.matter_overlap, told)
         found = self._matters(parts, vectors, groups, k, filters)
         if len(found) < 2:
             return self._rank(self._one_matter(query, found[0].text if found else None), k, filters, vector=message)

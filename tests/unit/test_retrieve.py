@@ -352,6 +352,22 @@ def test_sentences_are_grouped_by_what_they_are_about():
     assert group(scores[:1], background=0.5) == [[0]] and group(np.zeros((0, 3)), 0.5) == []
 
 
+def test_a_sentence_that_only_says_who_writes_is_background_when_grouping():
+    from assistant.search.matters import group, who_writes
+
+    assert who_writes("我在镇上开了个小超市。") and who_writes("我家娃娃在镇小学上四年级。")
+    assert who_writes("我是镇中心学校两个娃娃的妈妈，平时在街上给人家饭馆帮厨。")
+    # a sentence that asks, or that goes on to tell the matter at length, is no introduction
+    assert not who_writes("我是低保户，想问问咋续。")
+    assert not who_writes("我在镇上集市买菜，好几个摊子的秤都有问题，一斤菜少二两，我拿回家称了好几回都这样。")
+    assert not who_writes("村口小卖部堆了一车烟花爆竹。")
+    scores = np.array([[0.9, 0.1, 0.1],    # who writes (a shop): scores well, but is told as background
+                       [0.1, 0.8, 0.1],    # matter A
+                       [0.1, 0.1, 0.9]])   # matter B
+    assert group(scores, background=0.5, top=1) == [[0], [1], [2]]
+    assert group(scores, background=0.5, top=1, told=[True, False, False]) == [[0, 1], [2]]
+
+
 def test_each_matters_first_duty_gets_a_place_in_the_first_five():
     from assistant.search.matters import with_picks
 
