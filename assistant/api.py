@@ -37,6 +37,7 @@ from assistant.search.confidence import Calibration
 from assistant.search.retrieve import Filters, Result, Retriever
 from assistant.data.store import (input_hashes, load_duties, load_outside_questions, load_registry,
                                   load_similar_questions, similar_question_sources)
+from assistant.search.question_kind import QuestionKind
 from assistant.search.cues import load_lexicon, load_question_cues
 from assistant.data.units import all_units
 
@@ -56,6 +57,7 @@ class Data:
     lexicon: list
     cues: object
     calibration: Calibration | None = None
+    question_kind: QuestionKind | None = None  # the learnt reading of what a question asks (data/question_kind.json)
     outside: list[OutsideQuestion] = field(default_factory=list)  # questions about matters the list does not hold
     similar_sources: dict[str, str] = field(default_factory=dict)  # similar question → its `source`
 
@@ -70,6 +72,7 @@ class Data:
             lexicon=load_lexicon(s.lexicon),
             cues=load_question_cues(s.question_cues),
             calibration=Calibration.load(s.calibration),
+            question_kind=QuestionKind.load(s.question_kind),
             outside=load_outside_questions(s.outside_questions),
             similar_sources=similar_question_sources(s.similar_questions),
         )
@@ -242,6 +245,7 @@ def _retriever(data: Data, loaded: LoadedIndex, encoder: Encoder, config: Retrie
         outside=loaded.outside,
         outside_questions=data.outside,
         cutter=cutter,
+        question_kind=data.question_kind,
     )
 
 

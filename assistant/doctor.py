@@ -114,6 +114,18 @@ def checks(config, full: bool = False) -> list[Check]:
                 f"{dev.get('right_and_answered')}")
 
     results.append(_run("answer confidence", calibration))
+
+    def question_kind():
+        from assistant.search.question_kind import QuestionKind
+
+        kind = QuestionKind.load(current().question_kind)
+        if kind is None:
+            raise RuntimeError(f"{current().question_kind} is missing, so the confidence reads no learnt kind of "
+                               "question; run `duty-assistant calibrate`")
+        return (f"question kind learnt from {kind.fitted_on.get('questions', '?')} bank questions "
+                f"(banks {', '.join(kind.fitted_on.get('banks', {}))})")
+
+    results.append(_run("question kind", question_kind))
     return results
 
 

@@ -120,6 +120,11 @@ class Settings:
         return self.data / "calibration.json"
 
     @property
+    def question_kind(self) -> Path:
+        """The learnt reading of a question's kind (assistant/search/question_kind.py), written by calibrate."""
+        return self.data / "question_kind.json"
+
+    @property
     def out_of_scope(self) -> Path:
         """Questions the list does not cover, recorded by the Review desk (a question file; calibrate reads it)."""
         return self.data / "out_of_scope.jsonl"

@@ -35,6 +35,7 @@ from assistant.data.store import write_atomic
 from assistant.evaluation.questions import Question, load_questions
 from assistant.search import confidence
 from assistant.search.confidence import FEATURE_NAMES, Calibration, LogisticModel
+from assistant.search.question_kind import QuestionKind, load_banks
 
 FOLDS = 5  # out-of-fold probabilities for choosing the thresholds
 REPEATS = 8  # … from this many different cuts into folds, the thresholds their median (one cut's answer threshold
@@ -312,8 +313,17 @@ def main(args) -> int:
     elif not args.questions and assistant.settings.out_of_scope.exists():  # recorded at the Review desk
         paths.append(assistant.settings.out_of_scope)
     max_wrong = args.max_wrong if args.max_wrong is not None else (ROUTE_MAX_WRONG if args.route else MAX_WRONG)
-    calibration = calibrate(target, paths, max_wrong, args.max_lost, progress=not args.quiet)
     out = Path(args.out) if args.out else out
+    if not args.route:
+        # the learnt reading of a question's kind, from the cue banks (no question set): fitted first, since the
+        # confidence models read it as a feature; the route reads the one the default model's calibrate wrote
+        kind = QuestionKind.fit(load_banks(assistant.settings.eval / "cues"))
+        assistant.data.question_kind = assistant.retriever.question_kind = kind
+        kind_out = out.with_name(out.stem + "-question_kind.json") if args.out else assistant.settings.question_kind
+        write_atomic(kind_out, json.dumps(kind.to_json(), ensure_ascii=False) + "\n")
+        print(f"wrote {kind_out}: the question-kind model, fitted on {kind.fitted_on['questions']} bank questions "
+              f"({kind.fitted_on['unanswerable']} of kinds no list answers, {kind.fitted_on['controls']} controls)")
+    calibration = calibrate(target, paths, max_wrong, args.max_lost, progress=not args.quiet)
     write_atomic(out, json.dumps(calibration.to_json(), ensure_ascii=False, indent=1) + "\n")
     dev = calibration.fitted_on["dev_out_of_fold"]
     print(f"wrote {out}: {calibration.fitted_on['count']} dev questions; answer threshold "

@@ -124,6 +124,7 @@ class LiveData:
                 vocabulary=vocabulary, known_words=known, lexical_documents=None, cues=data.cues,
                 calibration=data.calibration, model_id=assistant.model_id,
                 outside=old.outside, outside_questions=old.outside_questions,
+                question_kind=data.question_kind,
             )
             retriever.lexical = self._lexical(data) if old.lexical is not None else None
             loaded = LoadedIndex(assistant.index.manifest, faiss_index, units, assistant.index.outside)

@@ -84,6 +84,10 @@ class Features:
     # advice, whether a call or a text is genuine (QuestionCues.asks_other; eleventh and twelfth rounds): 明天下不下雨
     # 要浇地 is close to the irrigation duties in every signal
     other_question: float = 0.0
+    # the learnt reading of the same kinds of question (question_kind.py, fitted on the cue banks, not on any
+    # question set): p(asks what no list holds), for the phrasings no cue was written for (还能吃低保不); 0 for a
+    # long message read whole, like the cues
+    kind_unanswerable: float = 0.0
 
     def vector(self) -> np.ndarray:
         """What the models read: every feature, then the products of INTERACTIONS."""

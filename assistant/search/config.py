@@ -82,6 +82,7 @@ class RetrievalConfig:
     # call or a text is genuine: asks_other) — the
     # `other_question` feature and the answer's sentence; off: the feature is 0 as for any other question
     other_questions: bool = True
+    question_kind: bool = True  # read the learnt kind of question (data/question_kind.json) as a confidence feature
     matter_cues: bool = True  # a matter is read for facts and matters no list holds (多少钱, 结婚证), however long
     # … and so is a long question that raises one matter (a single long sentence, or background and one request)
     long_question_cues: bool = True

@@ -50,6 +50,7 @@ class Query:
     unlisted_fact: str = ""  # the cue if it asks for a fact no list holds (a phone number, office hours, a price)
     fact_question: str = ""  # the words if it asks how much or when (多少, 啥时候): the list states no amounts or dates
     other_question: str = ""  # the words if no list could answer it by its kind (a forecast, where to buy, an opinion)
+    kind_unanswerable: float = 0.0  # the learnt reading of the same kinds (question_kind.py): p(asks what no list holds)
     unlisted_matter: str = ""  # the cue if it names a matter no list holds (a registration, a certificate …)
     hint: str = ""  # for such a matter, where people usually ask (general knowledge, not from the list)
     hint_en: str = ""

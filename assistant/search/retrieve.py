@@ -24,6 +24,7 @@ from assistant.search.confidence import MESSAGE_CLOSE_CAP, Calibration, Features
 from assistant.search.encode import Encoder
 from assistant.search import matters
 from assistant.search.lexical import LexicalScorer
+from assistant.search.question_kind import QuestionKind
 from assistant.search.segment import fluency, word_cuts
 from assistant.errors import QuestionError
 from assistant.search.cues import LexiconEntry, QuestionCues
@@ -154,6 +155,7 @@ class Retriever:
         known_words: set[str] = frozenset(), lexical_documents: list[str] | None = None,
         cues: QuestionCues | None = None, calibration: Calibration | None = None, model_id: str = "",
         outside: np.ndarray | None = None, outside_questions: list[OutsideQuestion] = (), cutter=None,
+        question_kind: QuestionKind | None = None,
     ):
         self.duties = duties
         self.by_id = {d.id: d for d in duties}
@@ -182,6 +184,7 @@ class Retriever:
         }
         self.outside = outside if outside is not None and len(outside) else None
         self.outside_questions = list(outside_questions)
+        self.question_kind = question_kind  # the learnt reading of what a question asks (None: not fitted)
 
     @functools.cached_property
     def companion(self) -> np.ndarray:
@@ -287,6 +290,8 @@ class Retriever:
         query.unlisted_fact = self.cues.unlisted_fact(text)
         query.fact_question = self.cues.fact_question(text)
         query.other_question = self.cues.other_question(text) if self.config.other_questions else ""
+        query.kind_unanswerable = (self.question_kind.probability(text)
+                                   if self.question_kind is not None and self.config.question_kind else 0.0)
         query.unlisted_matter, query.hint, query.hint_en = self.cues.unlisted_matter(text)
         return query
 
@@ -624,6 +629,7 @@ class Retriever:
             outside=query.outside,
             message_close_duties=min(close, MESSAGE_CLOSE_CAP) if long else 0.0,
             other_question=float(bool(query.other_question)),
+            kind_unanswerable=query.kind_unanswerable,
         )
 
     def _confidence(self, unit_scores: np.ndarray, allowed_units: np.ndarray, cue: bool) -> float:

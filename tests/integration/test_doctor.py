@@ -11,7 +11,7 @@ import pytest
 
 from .test_damage import DAMAGES, ROOT, _altered_same_size, _permute_embedding_rows, make_state, with_onnx_export
 
-CHECKS = ["source and data", "duties", "departments", "similar questions", "outside questions", "model", "index", "answer confidence"]
+CHECKS = ["source and data", "duties", "departments", "similar questions", "outside questions", "model", "index", "answer confidence", "question kind"]
 LINE = re.compile(r"^(ok  |FAIL)  ([a-z ]+): (.*)$")
 
 
