@@ -28,6 +28,13 @@ from assistant.errors import DataError
 TRAINING_BANKS = ("a", "b", "d", "f", "h", "i")
 N_FEATURES = 2 ** 14
 NGRAMS = (1, 3)
+# a text whose hashed n-grams are recorded with the weights: another hashing (a scikit-learn that hashes otherwise)
+# would silently read other weights, so a file whose probe differs is refused
+PROBE = "低保去哪申请 who handles it"
+
+
+def _probe_columns() -> list[int]:
+    return sorted(int(i) for i in _vectorizer().transform([PROBE]).indices)
 
 
 @lru_cache(maxsize=1)
@@ -65,7 +72,7 @@ class QuestionKind:
         model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(x, labels)
         fitted_on = {"banks": {name: len(banks[name]) for name in sorted(banks)}, "questions": len(rows),
                      "unanswerable": int(labels.sum()), "controls": int(len(labels) - labels.sum()), "C": c,
-                     "n_features": N_FEATURES, "ngrams": list(NGRAMS)}
+                     "n_features": N_FEATURES, "ngrams": list(NGRAMS), "probe_columns": _probe_columns()}
         return cls(model.coef_[0].astype(np.float64), float(model.intercept_[0]), fitted_on)
 
     def to_json(self) -> dict:
@@ -84,8 +91,10 @@ class QuestionKind:
             return None
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if data["fitted_on"].get("n_features") != N_FEATURES or data["fitted_on"].get("ngrams") != list(NGRAMS):
-                raise ValueError("fitted with other hashing settings than this version uses")
+            fitted = data["fitted_on"]
+            if (fitted.get("n_features") != N_FEATURES or fitted.get("ngrams") != list(NGRAMS)
+                    or fitted.get("probe_columns") != _probe_columns()):
+                raise ValueError("fitted with other hashing than this version uses")
             weights = np.zeros(N_FEATURES, dtype=np.float64)
             for index, weight in data["weights"].items():
                 weights[int(index)] = float(weight)

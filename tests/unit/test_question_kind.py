@@ -38,6 +38,12 @@ def test_a_missing_file_is_no_model_and_a_damaged_one_says_what_to_run(tmp_path)
     bad.write_text('{"weights": {"x": 1}}', encoding="utf-8")
     with pytest.raises(DataError, match="duty-assistant calibrate"):
         QuestionKind.load(bad)
+    # weights fitted with another hashing (a scikit-learn that hashes otherwise) are refused, not read wrongly
+    fitted = QuestionKind.fit({"x": BANK}).to_json()
+    fitted["fitted_on"]["probe_columns"] = [0, 1]
+    bad.write_text(json.dumps(fitted), encoding="utf-8")
+    with pytest.raises(DataError, match="other hashing"):
+        QuestionKind.load(bad)
 
 
 def test_it_needs_both_kinds_and_the_banks_it_learns_from(tmp_path):
