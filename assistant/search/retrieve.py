@@ -103,6 +103,14 @@ class Matter:
     sentences: list[int] = field(default_factory=list)  # indices of the message's sentences
 
 
+def _host(i: int, apart: list[bool]) -> int:
+    """The part a background part `i` joins: its next neighbour, else the one before — passing over a side question
+    about another office's matter that stays apart (`apart`), so that 这不是坑人吗？ between a complaint and a question
+    about a driving licence joins the complaint; the nearest such part only when every other part stays apart."""
+    order = [j for step in range(1, len(apart)) for j in (i + step, i - step) if 0 <= j < len(apart)]
+    return next((j for j in order if not apart[j]), order[0])
+
+
 def with_sentence_picks(order: list[int], sentence_scores: np.ndarray, allowed: np.ndarray, slots: int,
                         minimum: float, screen: int = 5) -> list[int]:
     """A long message often raises several matters: the best duty of each of its sentences that matches one
@@ -465,8 +473,9 @@ class Retriever:
         while len(found) > 1:
             # a part the list does not cover joins its neighbour; two parts about the same duties (a message
             # may come back to its matter) are one matter
-            pair = next(((i, i + 1 if i + 1 < len(found) else i - 1) for i, m in enumerate(found)
-                         if m.result.tier == "not_in_list" and not self._unlisted_apart(parts, m)), None)
+            apart = [m.result.tier == "not_in_list" and self._unlisted_apart(parts, m) for m in found]
+            pair = next(((i, _host(i, apart)) for i, m in enumerate(found)
+                         if m.result.tier == "not_in_list" and not apart[i]), None)
             # a part too short to be a matter of its own (镇上能不能帮个忙?, 这种地方有莫有人管?) joins the part it is
             # closest to, which need not be its neighbour (a plea at the end may be about the first matter); closeness
             # is the dot product of the two parts' mean sentence vectors, i.e. the mean cosine over their sentence pairs

@@ -425,6 +425,19 @@ def test_a_message_with_two_matters_gives_two_blocks(duties, registry):
     assert off.matters == []
 
 
+def test_a_background_part_joins_a_neighbour_that_is_not_a_side_question_about_another_office():
+    from assistant.search.retrieve import _host
+
+    # 这不是坑人吗？ (part 1) between a complaint (0) and a question about a driving licence that stays apart (2)
+    assert _host(1, [False, False, True, False]) == 0
+    # the last part passes over the licence question to the part before it
+    assert _host(3, [False, False, True, False]) == 1
+    # otherwise the next neighbour, and the one before at the end, as before
+    assert _host(1, [False, False, False]) == 2 and _host(2, [False, False, False]) == 1
+    # when every other part stays apart, the nearest one
+    assert _host(0, [False, True, True]) == 1
+
+
 def test_a_part_too_short_to_be_a_matter_joins_the_part_closest_to_it(duties, registry):
     """证明去哪开。 (6 characters) is no matter of its own: with `matter_min_chars` it joins the part whose mean vector is
     closest to its own, not a block of its own (before, such a piece — 镇上能不能帮个忙?, 麻烦问一下。 — stood alone and
