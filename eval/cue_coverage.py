@@ -13,6 +13,8 @@ got — and controls, each naming the duty that answers it. bank-i (240) and ban
 written from; twenty-second round) hold three more: a rumour checked (是真的吗), what will happen to a benefit, a rule or
 a project (以后会不会涨), what a notice's or a form's words mean (啥意思, 有啥区别), and controls that use the same words
 to ask who handles a matter. bank-c (300) holds matters of other offices and look-alikes a duty holds: only tiered.
+bank-k (240, twenty-fourth round) holds more of those — 100 matters of other offices, 60 everyday matters of nobody on
+the list, 80 look-alike controls — and is one of the banks the learnt kind of question is fitted on: only tiered.
 
     .venv/bin/python eval/cue_coverage.py --report eval/cue-coverage.md [--baseline OLD_CUES.json]
 """
@@ -51,23 +53,25 @@ def recognised(cues: QuestionCues, question: str) -> str:
     return "soft" if cues.fact_question(question) else ""
 
 
-def other_offices(assistant, rows: list[dict]) -> list[str]:
-    """bank-c: 220 matters no duty holds (an ID card, a divorce, a mortgage, a parcel …) and 80 look-alikes a duty
-    holds (a 婚姻状况 certificate, splitting a household, a tractor's plates): how the assistant tiers them."""
+def other_offices(assistant, rows: list[dict], title: str) -> list[str]:
+    """bank-c and bank-k: matters no duty holds (an ID card, a divorce, a mortgage, a parcel …; in bank-k also everyday
+    matters of nobody, one row) and look-alikes a duty holds (a 婚姻状况 certificate, splitting a household, a tractor's
+    plates): how the assistant tiers them."""
     count, certain, right = Counter(), Counter(), Counter()
     for row in rows:
         result = assistant.search(row["question"])
-        key = row["area"] if row["kind"] == "outside" else "control"
+        key = row["area"] if row["kind"] == "outside" else row["kind"]
         count[key] += 1
         certain[key] += result.tier == "answer"
         right[key] += bool(result.hits) and result.hits[0].duty.id == row["duty"] and result.tier == "answer"
-    areas = sorted(k for k in count if k != "control")
-    lines = ["## bank-c: matters of other offices", "",
-             "220 matters no duty holds, by area, and 80 look-alike controls a duty holds (field `duty`). For the "
-             "matters *certain* is a confidently wrong answer; for the controls, *certain and right* is the aim.", "",
-             "| area | questions | certain |", "|---|---|---|"]
+    areas = sorted(k for k in count if k not in ("control", "everyday")) + (["everyday"] if count["everyday"] else [])
+    matters = sum(count[a] for a in areas)
+    lines = [f"## {title}", "",
+             f"{matters} matters no duty holds, by area, and {count['control']} look-alike controls a duty holds "
+             "(field `duty`). For the matters *certain* is a confidently wrong answer; for the controls, *certain and "
+             "right* is the aim.", "", "| area | questions | certain |", "|---|---|---|"]
     lines += [f"| {area} | {count[area]} | {certain[area]} |" for area in areas]
-    lines += [f"| **all matters** | {sum(count[a] for a in areas)} | {sum(certain[a] for a in areas)} |", "",
+    lines += [f"| **all matters** | {matters} | {sum(certain[a] for a in areas)} |", "",
               f"Controls: {count['control']}, certain {certain['control']}, certain and right {right['control']}.", ""]
     return lines
 
@@ -126,7 +130,9 @@ def main() -> int:
         if assistant is not None and with_duty:
             lines += [f"Controls with a duty named: {with_duty}, certain and right {right['control']}.", ""]
     if assistant is not None:
-        lines += other_offices(assistant, load_bank(folder / "bank-c.jsonl"))
+        lines += other_offices(assistant, load_bank(folder / "bank-c.jsonl"), "bank-c: matters of other offices")
+        lines += other_offices(assistant, load_bank(folder / "bank-k.jsonl"),
+                               "bank-k: matters of other offices and everyday matters (the kind model learns from it)")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.report:

@@ -288,7 +288,8 @@ def test_a_question_of_who_or_where_with_words_of_number_or_choice_trips_no_cue(
     assert cues.unlisted_fact(question) == "" and cues.other_question(question) == ""
 
 
-@pytest.mark.parametrize("bank", ["bank-a", "bank-b", "bank-d", "bank-e", "bank-f", "bank-g", "bank-h", "bank-i", "bank-j"])
+@pytest.mark.parametrize("bank", ["bank-a", "bank-b", "bank-d", "bank-e", "bank-f", "bank-g", "bank-h", "bank-i", "bank-j",
+                                  "bank-k"])
 def test_questions_a_duty_answers_trip_no_cue_of_an_unanswerable_kind(bank):
     """The controls of each bank of phrasings (eval/cues/; bank-d and bank-e in English) are questions a duty answers, most with a tempting
     word (天气冷了 老人取暖有困难找谁; 有人老打电话骚扰我 举报找谁; 收了钱不办事去哪投诉): no fact cue and no cue of a kind
