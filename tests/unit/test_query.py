@@ -620,7 +620,7 @@ def test_an_unlisted_matter_told_as_background_is_not_what_is_asked(question, un
     ("安置协议有好几条看不懂", "fact", True),
     ("安置协议有好几条看不懂，想找个懂法律的人帮着看看，镇上有没有不要钱的法律咨询？", "fact", False),
     # … and after citizen19's run (from_dev): an opinion asked as 合理不合理, advice asked of the clerk (你说我要不要),
-    # a flood forecast — but not who handles the fine or the flood
+    # a flood forecast — but not a question of who handles the fine
     ("这个钱罚得合理不合理？", "fact", True), ("罚款合理不合理先不说，想知道找谁申诉", "fact", False),
     ("你说我要不要再往深里打二十米？", "other", True), ("今年开春会不会发大水？雪比去年大。", "other", True),
 ])
