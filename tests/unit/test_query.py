@@ -296,6 +296,23 @@ def test_a_question_of_who_or_where_with_words_of_number_or_choice_trips_no_cue(
     assert cues.unlisted_fact(question) == "" and cues.other_question(question) == ""
 
 
+def test_the_controls_in_everyday_question_forms_trip_no_fact_cue():
+    """bank-l (a check bank, twenty-fourth round): controls that ask who handles a matter in the forms unanswerable
+    questions come in (合理不合理先不说…去哪反映, 会不会发大水谁也说不准…归谁管) trip no cue that stops an answer. Some trip a
+    soft cue of a kind no list answers (该不该管？谁来管: `asks_other`, a confidence feature) — listed in
+    eval/cue-coverage.md, not asserted here."""
+    from assistant.search.cues import load_question_cues
+    from assistant.settings import current
+
+    cues = load_question_cues()
+    path = current().eval / "cues" / "bank-l.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    controls = [clean(row["question"], RetrievalConfig().max_chars)[0] for row in rows if row["kind"] == "control"]
+    assert len(controls) == 80
+    tripped = [(q, cues.unlisted_fact(q)) for q in controls if cues.unlisted_fact(q)]
+    assert not tripped, tripped
+
+
 @pytest.mark.parametrize("bank", ["bank-a", "bank-b", "bank-d", "bank-e", "bank-f", "bank-g", "bank-h", "bank-i", "bank-j",
                                   "bank-k"])
 def test_questions_a_duty_answers_trip_no_cue_of_an_unanswerable_kind(bank):
