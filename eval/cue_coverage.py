@@ -26,13 +26,13 @@ meanings — 20 of each, and 80 controls in the same forms that ask who handles 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from assistant.data.store import read_jsonl  # noqa: E402
 from assistant.search.config import RetrievalConfig  # noqa: E402
 from assistant.search.cues import QuestionCues, load_question_cues  # noqa: E402
 from assistant.search.query import clean  # noqa: E402
@@ -44,7 +44,7 @@ KINDS = ("amount", "time", "contact", "payment_status", "eligibility_number", "a
 
 
 def load_bank(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return read_jsonl(path, "a bank of phrasings", "restore eval/cues/ from git")
 
 
 def recognised(cues: QuestionCues, question: str) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.data.store import read_jsonl
 from assistant.errors import DataError
 
 # the banks it learns from; c (matters of other offices), e, g and j are kept as checks. k (matters of other offices
@@ -101,7 +102,7 @@ class QuestionKind:
             weights = np.zeros(N_FEATURES, dtype=np.float64)
             for index, weight in data["weights"].items():
                 weights[int(index)] = float(weight)
-            return cls(weights, float(data["bias"]), data["fitted_on"])
+            return cls(weights, float(data["bias"]), fitted)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError, KeyError, TypeError, IndexError,
                 ValueError) as err:
             raise DataError(f"{path} is damaged ({type(err).__name__}: {err}); run `duty-assistant calibrate` to "
@@ -109,11 +110,12 @@ class QuestionKind:
 
 
 def load_banks(folder: Path, names=TRAINING_BANKS) -> dict[str, list[dict]]:
-    """The training banks' questions (eval/cues/bank-<name>.jsonl)."""
+    """The training banks' questions (eval/cues/bank-<name>.jsonl); a missing or damaged bank is a DataError."""
+    fix = "restore eval/cues/ from git"
     banks = {}
     for name in names:
         path = folder / f"bank-{name}.jsonl"
         if not path.exists():
-            raise DataError(f"{path} is missing: the question-kind model learns from it; restore eval/cues/ from git")
-        banks[name] = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            raise DataError(f"{path} is missing: the question-kind model learns from it; {fix}")
+        banks[name] = read_jsonl(path, "a bank of phrasings", fix)
     return banks
