@@ -162,18 +162,18 @@ def test_russian_stays_with_the_default_model():
     assert "ru" not in ROUTED
 
 
-def test_the_routes_index_leaves_out_relayed_and_neighbour_group_questions(duties, registry):
+def test_the_routes_index_leaves_out_relayed_neighbour_group_and_setting_questions(duties, registry):
     from assistant.api import Data, lexical_documents, make_units
     from assistant.search.route import route_config
 
     duty = duties[0].id
     data = Data(duties=duties, registry=registry, lexicon=[], cues=None,
-                similar={duty: ["谁管这个", "窗口来了个大姐，说她家的事该找谁", "村里集体的事归谁"]},
+                similar={duty: ["谁管这个", "窗口来了个大姐，说她家的事该找谁", "村里集体的事归谁", "放羊的时候看见的事归谁"]},
                 similar_sources={"谁管这个": "", "窗口来了个大姐，说她家的事该找谁": "zh_relay",
-                                 "村里集体的事归谁": "neighbour_group"})
+                                 "村里集体的事归谁": "neighbour_group", "放羊的时候看见的事归谁": "setting"})
     shipped, route = RetrievalConfig(), route_config(RetrievalConfig(), "e5-small")
     texts = lambda config: [u.text for u in make_units(data, config) if u.kind == "question"]
-    assert texts(shipped) == ["谁管这个", "窗口来了个大姐，说她家的事该找谁", "村里集体的事归谁"]
+    assert texts(shipped) == ["谁管这个", "窗口来了个大姐，说她家的事该找谁", "村里集体的事归谁", "放羊的时候看见的事归谁"]
     assert texts(route) == ["谁管这个"]
     assert "窗口来了个大姐" not in lexical_documents(data, route)[0]
     assert "村里集体的事归谁" not in lexical_documents(data, route)[0]
