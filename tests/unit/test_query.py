@@ -640,6 +640,14 @@ def test_an_unlisted_matter_told_as_background_is_not_what_is_asked(question, un
     # a flood forecast — but not a question of who handles the fine
     ("这个钱罚得合理不合理？", "fact", True), ("罚款合理不合理先不说，想知道找谁申诉", "fact", False),
     ("你说我要不要再往深里打二十米？", "other", True), ("今年开春会不会发大水？雪比去年大。", "other", True),
+    # the twenty-fifth round (bank l): one's own case — whether it went through, why it was refused (from_dev) …
+    ("我的临时救助为啥被拒了", "fact", True), ("宅基地申请报上去三个月了，咋还没动静", "fact", True),
+    ("高龄津贴公示名单里有没有我爸的名字", "fact", True),
+    # … but not who approves it or whether the town has the power to
+    ("医疗救助批下来没有？谁审批的", "fact", False), ("临时救助为啥没批？咱镇上到底有没有审批权", "fact", False),
+    # … and the older soft cues of advice leave alone a question that also asks who handles it
+    ("这事你说该不该去闹？", "other", True), ("邻居家娃初二就不上学了，你说该不该管？谁来管", "other", False),
+    ("换成你，邻居占了你家林地的地界，你找谁来处理", "other", False),
 ])
 def test_eligibility_opinions_and_a_cases_progress(question, kind, asked):
     """Never answered as certain (a fact) or read as a kind no list answers: the list says who takes an application
