@@ -648,6 +648,9 @@ def test_an_unlisted_matter_told_as_background_is_not_what_is_asked(question, un
     # … and the older soft cues of advice leave alone a question that also asks who handles it
     ("这事你说该不该去闹？", "other", True), ("邻居家娃初二就不上学了，你说该不该管？谁来管", "other", False),
     ("换成你，邻居占了你家林地的地界，你找谁来处理", "other", False),
+    # … and, after citizen20's run (from_dev), eligibility asked as 够不够评 / 能不能评上 — not how one gets rated
+    ("表哥救了落水的娃，这种够不够评见义勇为", "fact", True), ("我这情况能不能评上低保？", "fact", True),
+    ("村里评星级文明户是谁在搞，咋个能评上", "fact", False),
 ])
 def test_eligibility_opinions_and_a_cases_progress(question, kind, asked):
     """Never answered as certain (a fact) or read as a kind no list answers: the list says who takes an application
