@@ -15,8 +15,8 @@ a project (以后会不会涨), what a notice's or a form's words mean (啥意�
 to ask who handles a matter. bank-c (300) holds matters of other offices and look-alikes a duty holds: only tiered.
 bank-k (240, twenty-fourth round) holds more of those — 100 matters of other offices, 60 everyday matters of nobody on
 the list, 80 look-alike controls — and is one of the banks the learnt kind of question is fitted on: only tiered.
-bank-l (240, twenty-fourth round, kept as a check: no cue was written from it and the kind model does not learn from
-it) holds the everyday grammatical forms fresh writers' unanswerable questions came in — A-not-A (合理不合理), advice
+bank-l (240, twenty-fourth round, kept as a check: the kind model does not learn from it; since the twenty-fifth round
+its own-case questions and its controls wrote a cue and guards, so it is in sample for those) holds the everyday grammatical forms fresh writers' unanswerable questions came in — A-not-A (合理不合理), advice
 asked of the listener (你说我要不要), forecasts of nature and prices, bills compared, one's own case, venting, rumours,
 meanings — 20 of each, and 80 controls in the same forms that ask who handles a matter.
 

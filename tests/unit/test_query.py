@@ -296,37 +296,35 @@ def test_a_question_of_who_or_where_with_words_of_number_or_choice_trips_no_cue(
     assert cues.unlisted_fact(question) == "" and cues.other_question(question) == ""
 
 
-def test_the_controls_in_everyday_question_forms_trip_no_fact_cue():
-    """bank-l (a check bank, twenty-fourth round): controls that ask who handles a matter in the forms unanswerable
-    questions come in (合理不合理先不说…去哪反映, 会不会发大水谁也说不准…归谁管) trip no cue that stops an answer. Some trip a
-    soft cue of a kind no list answers (该不该管？谁来管: `asks_other`, a confidence feature) — listed in
-    eval/cue-coverage.md, not asserted here."""
-    from assistant.search.cues import load_question_cues
+def bank_controls(bank: str) -> list[str]:
+    """The controls of a bank of phrasings (eval/cues/<bank>.jsonl: questions a duty answers), read as retrieval
+    reads them: NFKC makes ，a plain comma and ？ a plain question mark."""
+    from assistant.search.question_kind import load_banks
     from assistant.settings import current
 
-    cues = load_question_cues()
-    path = current().eval / "cues" / "bank-l.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    controls = [clean(row["question"], RetrievalConfig().max_chars)[0] for row in rows if row["kind"] == "control"]
-    assert len(controls) == 80
-    tripped = [(q, cues.unlisted_fact(q)) for q in controls if cues.unlisted_fact(q)]
-    assert not tripped, tripped
+    name = bank.removeprefix("bank-")
+    rows = load_banks(current().eval / "cues", (name,))[name]
+    return [clean(row["question"], RetrievalConfig().max_chars)[0] for row in rows if row["kind"] == "control"]
+
+
+def test_the_check_bank_of_everyday_question_forms_holds_its_controls():
+    """bank-l (a check bank, twenty-fourth round) asks in the forms unanswerable questions come in, with 80 controls in
+    the same forms that ask who handles a matter (合理不合理先不说…去哪反映, 会不会发大水谁也说不准…归谁管); that no cue fires on
+    them is checked with the other banks' controls below (since the twenty-fifth round's guards on the soft cues 该不该
+    and 换成你, no cue of a kind no list answers either)."""
+    assert len(bank_controls("bank-l")) == 80
 
 
 @pytest.mark.parametrize("bank", ["bank-a", "bank-b", "bank-d", "bank-e", "bank-f", "bank-g", "bank-h", "bank-i", "bank-j",
-                                  "bank-k"])
+                                  "bank-k", "bank-l"])
 def test_questions_a_duty_answers_trip_no_cue_of_an_unanswerable_kind(bank):
     """The controls of each bank of phrasings (eval/cues/; bank-d and bank-e in English) are questions a duty answers, most with a tempting
     word (天气冷了 老人取暖有困难找谁; 有人老打电话骚扰我 举报找谁; 收了钱不办事去哪投诉): no fact cue and no cue of a kind
     no list answers may fire on them."""
     from assistant.search.cues import load_question_cues
-    from assistant.settings import current
 
     cues = load_question_cues()
-    path = current().eval / "cues" / f"{bank}.jsonl"
-    controls = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    # read as retrieval reads them: NFKC makes ，a plain comma and ？ a plain question mark
-    controls = [clean(row["question"], RetrievalConfig().max_chars)[0] for row in controls if row["kind"] == "control"]
+    controls = bank_controls(bank)
     assert len(controls) >= 30
     tripped = [(q, cues.unlisted_fact(q) or cues.other_question(q)) for q in controls
                if cues.unlisted_fact(q) or cues.other_question(q)]
