@@ -44,6 +44,11 @@ _WHO_WRITES = re.compile(
     r"^(我|俺)们?(是|家是|家在|家住|在镇上|在街上|在村上|在村里|在县城)[^。！？!?]{0,28}[。！!，,]?$"
     r"|^(我|俺)家的?(娃娃?|孩子|儿子|女儿|丫头|姑娘|小子|老大|老二)[^。！？!?，,]{0,12}(上|读|念)[^。！？!?，,]{0,6}"
     r"(年级|初[一二三]|高[一二三]|小学|中学|幼儿园)[^。！？!?]{0,6}[。！!，,]?$")
+# A sentence that opens with a word announcing another matter (另外…, 还有一个事…, 二是…): the writer says a new matter
+# starts, even where its words are near the matter before (a market's scales, then the village shop's expired food)
+_NEXT_MATTER = re.compile(
+    r"^(另外|另一个|另一件|再就是|再一个|再有|再说|其次|其二|二是|三是|第二|第三|还想问|还要问|顺便|也想问|最后"
+    r"|还有(一个|个|一件|件|就是)?(事|问题)?(?![人点些的没])[，,]?)")
 _ASKS = re.compile(r"咋|怎么|谁|吗|能不能|要不要|哪|啥|什么|[?？]|请|想")
 _CONTENT = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 _SEGMENTER_LANG = {"zh": "zh", "mixed": "zh", "en": "en"}
@@ -81,13 +86,18 @@ def who_writes(sentence: str) -> bool:
     return bool(_WHO_WRITES.match(sentence)) and not asks(sentence)
 
 
+def opens_matter(sentence: str) -> bool:
+    """Whether a sentence opens with a word announcing another matter (另外, 还有, 二是)."""
+    return bool(_NEXT_MATTER.match(sentence))
+
+
 def asks(sentence: str) -> bool:
     """Whether a sentence asks something (a question word, a question mark, a plea) rather than only telling."""
     return bool(_ASKS.search(sentence))
 
 
 def group(duty_scores: np.ndarray, background: float, top: int = 3,
-          told: Sequence[bool] = ()) -> list[list[int]]:
+          told: Sequence[bool] = (), opens: Sequence[bool] = ()) -> list[list[int]]:
     """Consecutive sentences → matters.
 
     Args:
@@ -95,6 +105,8 @@ def group(duty_scores: np.ndarray, background: float, top: int = 3,
         background: a sentence whose best duty scores below this carries no matter of its own.
         top: how many best duties of two sentences are compared to decide that they are about the same matter.
         told: per sentence, whether it is background whatever it scores (`who_writes`); empty: none is.
+        opens: per sentence, whether it announces another matter (`opens_matter`): it starts a matter of its own
+            after a matter with content, whatever its duties; empty: none does.
     Returns:
         Matters as lists of sentence indices, in message order; every sentence in exactly one matter.
     """
@@ -106,7 +118,9 @@ def group(duty_scores: np.ndarray, background: float, top: int = 3,
     groups: list[list[int]] = []
     for i in range(n):
         about = [j for j in groups[-1] if content[j]] if groups else []
-        if groups and (not content[i] or not about or tops[i] & set().union(*(tops[j] for j in about))):
+        announced = bool(opens) and opens[i] and content[i] and bool(about)
+        if groups and not announced and (not content[i] or not about
+                                         or tops[i] & set().union(*(tops[j] for j in about))):
             # background joins the matter before it; a matter so far only background takes this sentence's
             # matter; a sentence about the same duties continues the matter
             groups[-1].append(i)

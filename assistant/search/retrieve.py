@@ -428,7 +428,9 @@ class Retriever:
         message = matters.message_vector(vectors, [len(p) for p in parts])
         _, sentence_duties = self._scores(vectors)
         told = [matters.who_writes(p) for p in parts] if self.config.who_writes_background else []
-        groups = matters.group(sentence_duties, self.config.matter_background, self.config.matter_overlap, told)
+        opens = [matters.opens_matter(p) for p in parts] if self.config.next_matter_words else []
+        groups = matters.group(sentence_duties, self.config.matter_background, self.config.matter_overlap, told,
+                               opens)
         found = self._matters(parts, vectors, groups, k, filters)
         if len(found) < 2:
             return self._rank(self._one_matter(query, found[0].text if found else None), k, filters, vector=message)

@@ -368,6 +368,22 @@ def test_a_sentence_that_only_says_who_writes_is_background_when_grouping():
     assert group(scores, background=0.5, top=1, told=[True, False, False]) == [[0, 1], [2]]
 
 
+def test_a_sentence_that_announces_another_matter_starts_one():
+    from assistant.search.matters import group, opens_matter
+
+    assert opens_matter("还有我们村小卖部卖过期的饼干和牛奶。") and opens_matter("另外，渠也塌了。")
+    assert opens_matter("二是低保的事。") and opens_matter("还有个事，狗咬人谁管？")
+    # 还有人 / 还有点 go on with the matter before
+    assert not opens_matter("还有人半夜来挖沙。") and not opens_matter("我家还有两个娃娃。")
+    scores = np.array([[0.9, 0.6, 0.1],    # matter A
+                       [0.8, 0.7, 0.1]])   # near A, but opens with 还有: a matter of its own
+    assert group(scores, background=0.5, top=1) == [[0, 1]]
+    assert group(scores, background=0.5, top=1, opens=[False, True]) == [[0], [1]]
+    # a marker on background (no duty scores well) or on the first sentence starts nothing
+    low = np.array([[0.9, 0.1, 0.1], [0.2, 0.1, 0.1]])
+    assert group(low, background=0.5, top=1, opens=[True, True]) == [[0, 1]]
+
+
 def test_each_matters_first_duty_gets_a_place_in_the_first_five():
     from assistant.search.matters import with_picks
 
