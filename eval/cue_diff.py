@@ -51,10 +51,12 @@ def stored_questions(root: Path = ROOT) -> list[Stored]:
     return found
 
 
-def reading(cues: QuestionCues, text: str) -> tuple[str, str, str]:
-    """(a fact no list holds, a kind no list answers, a matter no list holds): the words each cue group found."""
+def reading(cues: QuestionCues, text: str) -> tuple[str, str, str, str]:
+    """(a fact no list holds, a kind no list answers, a matter no list holds, how much or when asked — the soft
+    `asks_fact` cues, a confidence feature): the words each cue group found."""
     read, _ = clean(text, RetrievalConfig().max_chars)
-    return cues.unlisted_fact(read), cues.other_question(read), cues.unlisted_matter(read)[0]
+    return (cues.unlisted_fact(read), cues.other_question(read), cues.unlisted_matter(read)[0],
+            cues.fact_question(read))
 
 
 def differences(old: QuestionCues, new: QuestionCues, questions: list[Stored]) -> list[tuple[Stored, tuple, tuple]]:

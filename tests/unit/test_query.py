@@ -680,5 +680,9 @@ def test_cue_diff_lists_the_stored_questions_a_cue_change_reads_differently():
     questions = [cue_diff.Stored("a:1", "够不够低保的条件？", False), cue_diff.Stored("a:2", "镇上电话多少", False),
                  cue_diff.Stored("a:3", "低保找谁申请", True)]
     changed = cue_diff.differences(old, new, questions)
-    assert [(q.where, before, after) for q, before, after in changed] == [("a:1", ("", "", ""), ("够不够低保的条件", "", ""))]
+    assert [(q.where, before, after) for q, before, after in changed] == [("a:1", ("", "", "", ""), ("够不够低保的条件", "", "", ""))]
+    # the soft how-much / when cues are read too
+    soft = QuestionCues.from_json({"asks_fact": ["多久"]})
+    changed = cue_diff.differences(old, soft, [cue_diff.Stored("a:4", "批下来要多久", False)])
+    assert [after for _, _, after in changed] == [("", "", "", "多久")]
     assert any(q.where.startswith("similar:") for q in cue_diff.stored_questions())
