@@ -590,6 +590,11 @@ def test_an_unlisted_matter_told_as_background_is_not_what_is_asked(question, un
     # a signboard missing
     ("有人把我妈拉进群里卖保健品，说拉一个人进去返多少钱，我看像传销，去哪举报", "fact", False),
     ("后山坡上有挖机在挖沙子 也没见啥牌子手续 能管不 报给谁", "other", False), ("化肥买啥牌子的好", "other", True),
+    # a phone that is a device is no phone number asked; the number asked without the word phone is one
+    ("Bought a 'new' phone from a shop in town and the seller won't refund. Which office takes consumer complaints?",
+     "fact", False), ("Setting up my grandpa's phone: who handles the pension check?", "fact", False),
+    ("What's the phone number of the town police station?", "fact", True),
+    ("What's the number for mountain rescue here?", "fact", True),
     # … and a reported case's progress is the police station's
     ("我去派出所报了案，现在立案了没有？", "matter", True),
     ("控辍保学劝不动家长，要立案处罚，材料移交哪个局", "matter", False),
