@@ -4,7 +4,9 @@ Every question the project stores — the question sets (eval/questions/), the b
 similar questions and the questions about matters no list holds (data/) — is read by the cues of two files, as
 retrieval reads it (cleaned: ，→ , and ？→ ?); a question whose reading differs is printed with what each file found
 (a fact no list holds, a kind of question no list answers, a matter no list holds) and whether a duty answers it.
-Run it before committing a cue change: a new cue should move out-of-scope questions only.
+Run it before committing a cue change: a new cue should move out-of-scope questions only. Both files are read by the
+current code, so a change of how cues are read (assistant/search/cues.py) is not compared: measure that by reading
+`stored_questions()` with the old and the new code.
 
     .venv/bin/python eval/cue_diff.py OLD_CUES.json [NEW_CUES.json]   # NEW defaults to data/question_cues.json
     git show HEAD:data/question_cues.json > /tmp/old.json && .venv/bin/python eval/cue_diff.py /tmp/old.json

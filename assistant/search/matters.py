@@ -8,7 +8,9 @@ it stood as a matter of its own and its nearest duty took one of the first five 
 read as a greeting too: capped recall@5 on messages-dev3 0.805 → 0.827, the other dev message sets unchanged). Consecutive sentences are grouped
 into matters by what they are about: a sentence joins the matter before it when their best-matching duties
 overlap, and a sentence that matches no duty well (other background: "家里就靠我和婆姨种那点地") joins its neighbour
-rather than standing alone. Each matter is then routed through the same retrieval and confidence as a question.
+rather than standing alone; a sentence that opens with a word announcing another matter (另外, 还有一个事, 二是) starts
+a matter of its own whatever its duties (twenty-sixth round). Each matter is then routed through the same retrieval
+and confidence as a question.
 
 Pure functions over texts and score matrices; the encoding and scoring happen in retrieve.py.
 """
