@@ -16,9 +16,10 @@ to ask who handles a matter. bank-c (300) holds matters of other offices and loo
 bank-k (240, twenty-fourth round) holds more of those — 100 matters of other offices, 60 everyday matters of nobody on
 the list, 80 look-alike controls — and is one of the banks the learnt kind of question is fitted on: only tiered.
 bank-l (240, twenty-fourth round, kept as a check: the kind model does not learn from it; since the twenty-fifth round
-its own-case questions and its controls wrote a cue and guards, so it is in sample for those) holds the everyday grammatical forms fresh writers' unanswerable questions came in — A-not-A (合理不合理), advice
-asked of the listener (你说我要不要), forecasts of nature and prices, bills compared, one's own case, venting, rumours,
-meanings — 20 of each, and 80 controls in the same forms that ask who handles a matter.
+its own-case questions and its controls wrote a cue and guards, so it is in sample for those) holds the everyday
+grammatical forms fresh writers' unanswerable questions came in — A-not-A (合理不合理), advice asked of the listener
+(你说我要不要), forecasts of nature and prices, bills compared, one's own case, venting, rumours, meanings — 20 of each,
+and 80 controls in the same forms that ask who handles a matter.
 
     .venv/bin/python eval/cue_coverage.py --report eval/cue-coverage.md [--baseline OLD_CUES.json]
 """
