@@ -219,11 +219,18 @@ def lexicon_words(lexicon) -> set[str]:
     return {t for entry in lexicon for t in (*entry.official, entry.everyday) if _HAN_WORD.fullmatch(t)}
 
 
-def known_words() -> set[str]:
-    """General Chinese words (jieba's dictionary): never treated as typos."""
+def known_words(rare_nouns: int = 0) -> set[str]:
+    """General Chinese words (jieba's dictionary): never treated as typos — except nouns counted at most `rare_nouns`
+    times (RetrievalConfig.typo_rare_nouns: 秸杆, 燥音, 防讯 are misspellings the dictionary counted, not words)."""
     jieba = segmenter()
     jieba.initialize()
-    return {w for w, f in jieba.dt.FREQ.items() if f > 0 and _HAN_WORD.fullmatch(w)}
+    words = {w for w, f in jieba.dt.FREQ.items() if f > 0 and _HAN_WORD.fullmatch(w)}
+    if rare_nouns > 0:
+        from jieba import posseg  # the same dictionary's part-of-speech column
+
+        tags = posseg.dt.word_tag_tab
+        words -= {w for w in words if jieba.dt.FREQ[w] <= rare_nouns and tags.get(w, "").startswith("n")}
+    return words
 
 
 def _retriever(data: Data, loaded: LoadedIndex, encoder: Encoder, config: RetrievalConfig, model_id: str) -> Retriever:
@@ -237,7 +244,7 @@ def _retriever(data: Data, loaded: LoadedIndex, encoder: Encoder, config: Retrie
         data.duties, data.registry, loaded.units, loaded.faiss, encoder, config,
         lexicon=data.lexicon,
         vocabulary=vocabulary(data) if config.pinyin else set(),
-        known_words=known_words() if config.pinyin else set(),
+        known_words=known_words(config.typo_rare_nouns) if config.pinyin else set(),
         lexical_documents=lexical_documents(data, config),
         cues=data.cues,
         calibration=data.calibration,
@@ -314,7 +321,8 @@ class Assistant:
                                 f"{', '.join(sorted(changes))}")
         retriever = self.retriever
         encoder = retriever.encoder
-        if (config.pinyin, config.question_units) != (self.config.pinyin, self.config.question_units):
+        if ((config.pinyin, config.question_units, config.typo_rare_nouns)
+                != (self.config.pinyin, self.config.question_units, self.config.typo_rare_nouns)):
             new = _retriever(self.data, self.index, encoder, config, self.model_id)
         else:
             new = retriever.with_config(config)

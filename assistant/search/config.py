@@ -57,6 +57,10 @@ class RetrievalConfig:
     # … but always when pinyin matching corrected a typo: the model cannot read 低宝 as 低保, and a question that
     # matches another duty well by its other words (单亲妈妈 → the women's federation, 0.85) never got the reading
     typo_rewrite_any: bool = True
+    typo_rare_nouns: int = 5  # a noun of jieba's dictionary this rare (frequency at most this) is no word pinyin
+    # matching must leave alone: the dictionary was counted from texts with their misspellings (秸杆 5, 燥音 3, 防讯 3
+    # beside 秸秆 131, 噪音 221, 防汛 232), so such a noun that sounds like a list word is read as it; verbs and other
+    # words are left alone (打到, 往上, 指到 are words of their own); 0: every dictionary word is left alone
     lexicon_boost: float = 0.0  # added to duties whose text uses the list's words an everyday word maps to
     sentence_weight: float = 0.0  # long messages: weight of the best single sentence's score (0: off)
     long_chars: int = 40  # a question this long (characters) is also scored sentence by sentence

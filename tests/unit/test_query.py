@@ -151,6 +151,21 @@ def test_pinyin_leaves_known_words_alone():
     assert matcher.corrections("地宝") == []
 
 
+def test_a_rare_noun_of_the_dictionary_may_be_a_typo_other_rare_words_may_not():
+    """jieba's dictionary was counted from texts with their misspellings: a noun counted a handful of times (秸杆, 燥音,
+    防讯) is read back to the list's word that sounds the same; a verb or phrase as rare (打到, 往上) stays a word."""
+    from assistant.api import known_words
+
+    strict, lenient = known_words(0), known_words(5)
+    for typo in ("秸杆", "燥音", "防讯"):
+        assert typo in strict and typo not in lenient
+    for word in ("秸秆", "噪音", "防汛", "打到", "往上", "指到"):
+        assert word in lenient
+    matcher = PinyinMatcher({"秸秆", "达到"}, known=lenient)
+    assert matcher.corrections("地头烧秸杆谁管") == ["秸秆"]
+    assert matcher.corrections("补贴打到卡上了") == []
+
+
 # words no-list-holds-this-fact cues may share with the list, because there they are incidental (how someone
 # is contacted, a number on a form), not a topic a duty is about
 INCIDENTAL_IN_THE_LIST = {
