@@ -19,7 +19,12 @@ bank-l (240, twenty-fourth round, kept as a check: the kind model does not learn
 its own-case questions and its controls wrote a cue and guards, so it is in sample for those) holds the everyday
 grammatical forms fresh writers' unanswerable questions came in — A-not-A (合理不合理), advice asked of the listener
 (你说我要不要), forecasts of nature and prices, bills compared, one's own case, venting, rumours, meanings — 20 of each,
-and 80 controls in the same forms that ask who handles a matter.
+and 80 controls in the same forms that ask who handles a matter. bank-m (240, twenty-seventh round; the kind model
+learns from it) and bank-n (240, kept as a check no cue was written from) ask for advice on what to do oneself — a
+doctor's (can I drink after the jab), a vet's (what to give a sick sheep), an agronomist's (which spray), a handyman's
+(how to mend the gas valve) or whether a thing is safe (is the boiled well water safe) — 32 of each kind, and 80
+controls in the same situations that ask who handles a matter (被狗咬了 打针的钱谁管); one control of bank-m (cm-004 两癌筛查
+…要不要钱) asks whether a screening costs money and is counted as `amount`, as every question set labels a fee.
 
     .venv/bin/python eval/cue_coverage.py --report eval/cue-coverage.md [--baseline OLD_CUES.json]
 """
@@ -38,10 +43,11 @@ from assistant.search.config import RetrievalConfig  # noqa: E402
 from assistant.search.cues import QuestionCues, load_question_cues  # noqa: E402
 from assistant.search.query import clean  # noqa: E402
 
-BANKS = ("bank-a", "bank-b", "bank-d", "bank-e", "bank-f", "bank-h", "bank-g", "bank-i", "bank-j", "bank-l")
+BANKS = ("bank-a", "bank-b", "bank-d", "bank-e", "bank-f", "bank-h", "bank-g", "bank-i", "bank-j", "bank-l", "bank-m",
+         "bank-n")
 KINDS = ("amount", "time", "contact", "payment_status", "eligibility_number", "advice", "forecast_shopping",
          "genuine", "eligibility", "opinion", "progress", "rumour", "future", "meaning", "forecast", "own_case", "vent",
-         "control")
+         "medical", "veterinary", "farming", "household", "safety", "control")
 
 
 def load_bank(path: Path) -> list[dict]:

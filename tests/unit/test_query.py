@@ -331,7 +331,7 @@ def test_the_check_bank_of_everyday_question_forms_holds_its_controls():
 
 
 @pytest.mark.parametrize("bank", ["bank-a", "bank-b", "bank-d", "bank-e", "bank-f", "bank-g", "bank-h", "bank-i", "bank-j",
-                                  "bank-k", "bank-l"])
+                                  "bank-k", "bank-l", "bank-m", "bank-n"])
 def test_questions_a_duty_answers_trip_no_cue_of_an_unanswerable_kind(bank):
     """The controls of each bank of phrasings (eval/cues/; bank-d and bank-e in English) are questions a duty answers, most with a tempting
     word (天气冷了 老人取暖有困难找谁; 有人老打电话骚扰我 举报找谁; 收了钱不办事去哪投诉): no fact cue and no cue of a kind
@@ -344,6 +344,23 @@ def test_questions_a_duty_answers_trip_no_cue_of_an_unanswerable_kind(bank):
     tripped = [(q, cues.unlisted_fact(q) or cues.other_question(q)) for q in controls
                if cues.unlisted_fact(q) or cues.other_question(q)]
     assert not tripped, tripped
+
+
+@pytest.mark.parametrize("question, advice", [
+    ("上午打了疫苗 晚上能喝酒不", True), ("羊拉稀喂撒", True), ("灭火器咋用", True),
+    ("我放羊的 老是发烧出汗 是不是布病", True), ("刚挤的羊奶不烧开直接喝 有害没有", True),
+    ("Is it safe to drink the well water after the flood?", True), ("How do I fix a leaking gas valve?", True),
+    # who acts, who is told, who teaches: what the list answers
+    ("村里好几家娃娃拉肚子发烧 是不是传染病 谁往上报", False), ("镇上有没有人教那个自动除颤仪咋用", False),
+    ("我们是低保户 墙都裂开了 镇上能帮着解决住房安全不", False), ("村里突然好多人发烧拉肚子 是不是啥传染病", False),
+    ("Can someone show us how to use the new seed drill?", False), ("低保还能吃不", False),
+])
+def test_advice_on_what_to_do_oneself_is_a_kind_no_list_answers(question, advice):
+    """bank-m's kinds (twenty-seventh round): a doctor's, a vet's, an agronomist's or a handyman's advice, and whether
+    a thing is safe; not when the question also asks for someone to act, report to or teach, nor a listed safety."""
+    from assistant.search.cues import load_question_cues
+
+    assert bool(load_question_cues().other_question(clean(question, 2000)[0])) == advice
 
 
 def test_unlisted_matter_cues_name_nothing_the_list_holds(registry):
@@ -424,8 +441,9 @@ def test_calibration_fits_without_the_cues_written_from_dev_questions():
     assert fitting.unlisted_matter("离婚去哪办")[0] == "离婚"  # the cues written from the list's structure stay
     # since the thirteenth round facts and kinds of question too (粮补几月份打到卡上; 吃啥药好)
     assert cues.unlisted_fact("今年的粮补几月份打到卡上") and not fitting.unlisted_fact("今年的粮补几月份打到卡上")
-    medicine = "what medicine should grandma take for high blood pressure"
-    assert cues.other_question(medicine) and not fitting.other_question(medicine)
+    # (a medicine asked in English is, since the twenty-seventh round, also a kind written from bank m: both catch it)
+    template = "入党思想汇报咋写 有没有范文"
+    assert cues.other_question(template) and not fitting.other_question(template)
     assert fitting.unlisted_fact("兽医站电话多少") and fitting.other_question("明天下不下雨")
 
 
