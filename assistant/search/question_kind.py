@@ -26,7 +26,7 @@ import numpy as np
 from assistant.data.store import read_jsonl
 from assistant.errors import DataError
 
-# the banks it learns from; c (matters of other offices), e, g and j are kept as checks. k (matters of other offices
+# the banks it learns from; c (matters of other offices), e, g, j and n are kept as checks. k (matters of other offices
 # and everyday matters, twenty-fourth round) widened it to what dev's out-of-scope questions hold beyond the fact
 # kinds: AUC on the unread bank c 0.779 -> 0.838, on the dev questions (never trained on) 0.811 -> 0.847
 # m (advice on what to do oneself: a doctor's, a vet's, an agronomist's or a handyman's, twenty-seventh round) joined:
