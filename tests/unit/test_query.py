@@ -383,6 +383,8 @@ def test_unlisted_matter_cues_name_nothing_the_list_holds(registry):
     ("how do I get a passport", "passport"), ("孩子高考分数啥时候能查", "高考分数"),
     ("个体户的税咋报", "税"), ("二手车过户去哪办", "二手车"), ("商品房的不动产权证在哪办", "不动产权证"),
     ("跟人撞车了 事故定责找谁", "事故定责"), ("想考个叉车操作证", "操作证"),
+    # registering tenants with the police (twenty-eighth round, from dev_citizen27)
+    ("房东得给租客登记 去镇政府还是派出所", "租客登记"), ("Do I have to register my tenants somewhere?", "register my tenants"),
 ])
 def test_unlisted_matters_are_recognised(question, matter):
     from assistant.search.cues import load_question_cues
@@ -395,7 +397,7 @@ def test_unlisted_matters_are_recognised(question, matter):
                                       # an accident (basic-30), fireworks licences (reclaimed-35), farm machinery
                                       # plates and inspection (reclaimed-5), the survey of who pays tax (reclaimed-12)
                                       "麦子被冰雹打了 保险公司咋理赔", "男人出车祸住院了家里没钱", "卖烟花爆竹要什么证",
-                                      "拖拉机年检在哪", "有人问我店里交没交税",
+                                      "拖拉机年检在哪", "有人问我店里交没交税", "失业登记在哪登记 外面打工的活没了",
                                       # a couple's quarrel brought for mediation (basic-39), divorce only its
                                       # background: the marriage cue's guard
                                       "两口子天天吵着要离婚 娃娃夹在中间可怜 村上能给调解不"])
@@ -543,6 +545,9 @@ def test_the_shipped_fact_cues_leave_alone_an_english_question_that_asks_who():
     cues = load_question_cues()
     assert cues.unlisted_fact("Is the township office open at the weekend?")
     assert not cues.unlisted_fact("Who runs the township's public sports ground? Can kids use it at weekends?")
+    # which office oversees … asks who handles it as well (twenty-eighth round); which office is open does not
+    assert not cues.unlisted_fact("A paid weekend English class for kids: which office oversees after-school tutoring?")
+    assert cues.unlisted_fact("Which office is open at the weekend?")
 
 
 @pytest.mark.parametrize("question, fact", [
