@@ -398,6 +398,7 @@ def test_unlisted_matters_are_recognised(question, matter):
                                       # plates and inspection (reclaimed-5), the survey of who pays tax (reclaimed-12)
                                       "麦子被冰雹打了 保险公司咋理赔", "男人出车祸住院了家里没钱", "卖烟花爆竹要什么证",
                                       "拖拉机年检在哪", "有人问我店里交没交税", "失业登记在哪登记 外面打工的活没了",
+                                      "外地人来摆摊卖烤包子 要登记吗 去哪登记",
                                       # a couple's quarrel brought for mediation (basic-39), divorce only its
                                       # background: the marriage cue's guard
                                       "两口子天天吵着要离婚 娃娃夹在中间可怜 村上能给调解不"])
