@@ -80,13 +80,19 @@ class QuestionCues:
         # guard of "guards" (English fact and advice cues leave a question that also asks who, where or how alone)
         # "guarded": {group: guard name(s)} gives every cue of a group that names no guard of its own that guard (the
         # fact cues leave a question that also asks who handles it or how to apply alone, in Chinese or in English)
-        # a guard may be one name or a list of names (the cue is left alone when any of them matches)
+        # a guard may be one name or a list of names (the cue is left alone when any of them matches); a guard of
+        # "guards" that is itself a list of names is a set of guards, written once for the cues that share it
         guard_texts = data.get("guards", {})
         guarded = data.get("guarded", {})
         compiled: dict[tuple[str, ...], re.Pattern] = {}  # one pattern per guard or list of guards
 
-        def guard(unless: str | list[str]) -> re.Pattern:
+        def named(unless: str | list[str]) -> tuple[str, ...]:
             names = (unless,) if isinstance(unless, str) else tuple(unless)
+            return tuple(part for name in names
+                         for part in (named(guard_texts[name]) if isinstance(guard_texts[name], list) else (name,)))
+
+        def guard(unless: str | list[str]) -> re.Pattern:
+            names = named(unless)
             if names not in compiled:
                 compiled[names] = re.compile("|".join(f"(?:{guard_texts[name]})" for name in names), re.I)
             return compiled[names]
@@ -223,8 +229,8 @@ def load_question_cues(path: Path | None = None) -> QuestionCues:
         return QuestionCues()
     try:
         return QuestionCues.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, re.error, KeyError, TypeError) as err:
+    except (json.JSONDecodeError, re.error, KeyError, TypeError, RecursionError) as err:
         # KeyError / TypeError: a cue object without its "pattern", a guard not in "guards", or a pattern that is not
-        # a string
+        # a string; RecursionError: a set of guards that names itself
         raise DataError(f"{path}: not valid ({type(err).__name__}: {err}); fix the file by hand or restore it with "
                         "git") from None

@@ -540,6 +540,26 @@ def test_a_group_may_be_guarded_by_several_guards(tmp_path):
     assert not cues.unlisted_fact("体育场谁管 周末能进不")
 
 
+
+def test_a_guard_may_name_a_set_of_guards(tmp_path):
+    """A guard of "guards" that is a list of names (twenty-eighth round: `advice_guards`) is a set written once: a cue
+    naming it is left alone when any guard of the set matches, as if it had listed them."""
+    from assistant.search.cues import load_question_cues
+
+    path = tmp_path / "question_cues.json"
+    path.write_text(json.dumps({"guards": {"who_zh": ".*(谁管|找谁)", "who_en": r".*\bwho\b", "who": ["who_zh", "who_en"]},
+                                "asks_other": [{"pattern": "能喝酒不|drink", "unless": "who"}]}), encoding="utf-8")
+    cues = load_question_cues(path)
+    assert cues.other_question("打了疫苗能喝酒不") and cues.other_question("can I drink after the jab")
+    assert not cues.other_question("打了疫苗能喝酒不 这事谁管") and not cues.other_question("who says I can drink")
+    # a set that names itself is a damaged file, said as such
+    from assistant.errors import DataError
+
+    path.write_text(json.dumps({"guards": {"a": ["b"], "b": ["a"]}, "asks_other": [{"pattern": "x", "unless": "a"}]}),
+                    encoding="utf-8")
+    with pytest.raises(DataError, match="not valid"):
+        load_question_cues(path)
+
 def test_the_shipped_fact_cues_leave_alone_an_english_question_that_asks_who():
     from assistant.search.cues import load_question_cues
 
