@@ -48,11 +48,11 @@ test: index browser
 	$(PY) -m pytest -q
 
 # dev sets are for tuning (dev*.jsonl and messages-dev*.jsonl: `duty-assistant calibrate` fits on them);
-# test and holdout sets only report; citizen.jsonl … citizen23.jsonl are the held-out citizen-side
+# test and holdout sets only report; citizen.jsonl … citizen24.jsonl are the held-out citizen-side
 # blocks (issue 13); minority-*: Uyghur, Kazakh and Russian questions (issue 17; `calibrate --route` fits on minority-dev and minority-dev2)
-EVAL_SETS := dev.jsonl dev_citizen.jsonl dev_twins.jsonl dev_counter.jsonl dev_walkin.jsonl dev_citizen3.jsonl dev_citizen4.jsonl dev_citizen5.jsonl dev_citizen6.jsonl dev_citizen7.jsonl dev_citizen8.jsonl dev_citizen9.jsonl dev_citizen10.jsonl dev_citizen11.jsonl dev_citizen12.jsonl dev_citizen13.jsonl dev_citizen14.jsonl dev_citizen15.jsonl dev_citizen16.jsonl dev_citizen17.jsonl dev_citizen18.jsonl dev_citizen19.jsonl dev_citizen20.jsonl dev_citizen21.jsonl dev_citizen22.jsonl dev_citizen23.jsonl dev_citizen24.jsonl dev_citizen25.jsonl dev_citizen26.jsonl dev_citizen27.jsonl \
+EVAL_SETS := dev.jsonl dev_citizen.jsonl dev_twins.jsonl dev_counter.jsonl dev_walkin.jsonl dev_citizen3.jsonl dev_citizen4.jsonl dev_citizen5.jsonl dev_citizen6.jsonl dev_citizen7.jsonl dev_citizen8.jsonl dev_citizen9.jsonl dev_citizen10.jsonl dev_citizen11.jsonl dev_citizen12.jsonl dev_citizen13.jsonl dev_citizen14.jsonl dev_citizen15.jsonl dev_citizen16.jsonl dev_citizen17.jsonl dev_citizen18.jsonl dev_citizen19.jsonl dev_citizen20.jsonl dev_citizen21.jsonl dev_citizen22.jsonl dev_citizen23.jsonl dev_citizen24.jsonl dev_citizen25.jsonl dev_citizen26.jsonl dev_citizen27.jsonl dev_citizen28.jsonl \
              messages-dev.jsonl messages-dev2.jsonl messages-dev3.jsonl messages-dev4.jsonl messages-dev5.jsonl test.jsonl messages-test.jsonl holdout.jsonl messages-holdout.jsonl citizen.jsonl citizen2.jsonl \
-             citizen3.jsonl citizen4.jsonl citizen5.jsonl citizen6.jsonl citizen7.jsonl citizen8.jsonl citizen9.jsonl citizen10.jsonl citizen11.jsonl citizen12.jsonl citizen13.jsonl citizen14.jsonl citizen15.jsonl citizen16.jsonl citizen17.jsonl citizen18.jsonl citizen19.jsonl citizen20.jsonl citizen21.jsonl citizen22.jsonl citizen23.jsonl minority-dev.jsonl minority-dev2.jsonl minority-test.jsonl
+             citizen3.jsonl citizen4.jsonl citizen5.jsonl citizen6.jsonl citizen7.jsonl citizen8.jsonl citizen9.jsonl citizen10.jsonl citizen11.jsonl citizen12.jsonl citizen13.jsonl citizen14.jsonl citizen15.jsonl citizen16.jsonl citizen17.jsonl citizen18.jsonl citizen19.jsonl citizen20.jsonl citizen21.jsonl citizen22.jsonl citizen23.jsonl citizen24.jsonl minority-dev.jsonl minority-dev2.jsonl minority-test.jsonl
 
 eval: index
 	$(DA) eval $(addprefix eval/questions/,$(EVAL_SETS)) --compare --compare-on dev.jsonl,test.jsonl,holdout.jsonl --ablation dev.jsonl,test.jsonl,holdout.jsonl --report eval/report.md --json eval/report.json --chart eval/top1-by-style.png --quiet

@@ -55,7 +55,7 @@ DEV_SETS = ("eval/questions/dev.jsonl", "eval/questions/dev_citizen.jsonl", "eva
             "eval/questions/dev_citizen21.jsonl", "eval/questions/dev_citizen22.jsonl",
             "eval/questions/dev_citizen23.jsonl", "eval/questions/dev_citizen24.jsonl",
             "eval/questions/dev_citizen25.jsonl", "eval/questions/dev_citizen26.jsonl",
-            "eval/questions/dev_citizen27.jsonl")
+            "eval/questions/dev_citizen27.jsonl", "eval/questions/dev_citizen28.jsonl")
 # the route's dev questions: the first set (written before the route was built) and, since the seventeenth round, a
 # harder one (situations near a neighbouring duty, amounts and dates asked in Uyghur and Kazakh)
 ROUTE_DEV_SETS = ("eval/questions/minority-dev.jsonl", "eval/questions/minority-dev2.jsonl")
