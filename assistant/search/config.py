@@ -40,6 +40,8 @@ class RetrievalConfig:
     town_or_body: bool = True  # … but not to a body's own duties when the question asks between the town and it
     department_topic: bool = True  # … and to duties whose own text uses the words that named it (工会, 消防)
     list_intent_boost: float = 0.1  # added to duties of the list a question asks about (收回 → reclaimed)
+    # a Chinese everyday term read only across another term's word is not read (修路灯: 路灯, not 修路)
+    whole_words: bool = True
     lexicon_rewrite: bool = True  # also embed the question with its everyday terms replaced by the list's words
     # (新农合 → 基本医疗保险); each duty keeps the better of the two scores
     unknown_words: bool = True  # confidence feature: share of the question's words neither the list nor its

@@ -28,7 +28,7 @@ from assistant.search.question_kind import QuestionKind
 from assistant.search.segment import fluency, word_cuts
 from assistant.errors import QuestionError
 from assistant.search.cues import LexiconEntry, QuestionCues
-from assistant.search.query import (PinyinMatcher, Query, clean, corrected, language, lexicon_pairs, rewritten,
+from assistant.search.query import (PinyinMatcher, Query, clean, corrected, found_entries, language, rewritten,
                                     searchable, split_sentences)
 
 # the ends of a county body's full name (局, 站 …; not 会: 工会 is a topic as well as a body)
@@ -239,15 +239,20 @@ class Retriever:
         relay = self.cues.relay_frame(text) if self.config.relay else ""
         text = text[len(relay):]
         query = Query(question=text, truncated=truncated, lang=language(text), relay=relay)
+        # where jieba cuts the question, and the words it made up (lexicon reading and typo matching both read them)
+        segmented = (word_cuts(text, self.pinyin.known if self.pinyin else frozenset(), self.cutter)
+                     if (self.config.pinyin and self.pinyin) or (self.config.lexicon and self.config.whole_words) else None)
         if self.config.lexicon and self.lexicon:
-            pairs = lexicon_pairs(text, self.lexicon)
+            cuts = segmented[0] if self.config.whole_words else None
+            found = found_entries(text, self.lexicon, cuts)
+            pairs = [(entry.everyday, official) for entry in found for official in entry.official]
             query.expansions = list(dict.fromkeys(official for _, official in pairs))
             query.readings += pairs
             if query.expansions and self.config.lexicon_rewrite:
-                other = rewritten(text, self.lexicon)
+                other = rewritten(text, found)
                 query.rewrite = other if other != text else ""
         if self.config.pinyin and self.pinyin:
-            cuts, made_up = word_cuts(text, self.pinyin.known, self.cutter)
+            cuts, made_up = segmented
             across = self.config.typo_across_cuts
             reads = functools.partial(fluency, cutter=self.cutter)
             pairs = self.pinyin.correction_pairs(text, cuts, made_up, reads if across > 0 else None, across)

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from assistant.search.query import PinyinMatcher, clean, language, lexicon_matches, lexicon_pairs, rewritten, searchable, split_sentences
+from assistant.search.query import (PinyinMatcher, clean, found_entries, language, lexicon_matches, lexicon_pairs, rewritten,
+                                    searchable, split_sentences)
 from assistant.search.cues import LexiconEntry
 from assistant.search.cues import load_lexicon
 from assistant.search.config import RetrievalConfig
@@ -34,6 +35,29 @@ def test_searchable():
 def test_split_sentences():
     message = "我是半截沟村的。娃娃今年该上学了，可是户口还没落。你们说这事哪达管！"
     assert split_sentences(message) == ["我是半截沟村的。", "娃娃今年该上学了，可是户口还没落。", "你们说这事哪达管！"]
+
+
+def test_a_term_read_only_across_a_word_is_left_out():
+    from assistant.search.segment import word_cuts
+
+    lexicon = [LexiconEntry("修路", ("乡道",)), LexiconEntry("路灯", ("城市照明设施",)), LexiconEntry("领养", ("收养",)),
+               LexiconEntry("养老金", ("社会保险",)), LexiconEntry("娃娃", ("儿童",)), LexiconEntry("娃不上学", ("控辍保学",)),
+               LexiconEntry("流浪狗", ("流浪犬",)), LexiconEntry("狗", ("犬只",))]
+
+    def read(text, cuts):
+        return [e.everyday for e in found_entries(text, lexicon, cuts)]
+
+    # 修路灯 is 修 + 路灯 (a lamp to mend), 领养老金 is 领 + 养老金 (drawing a pension): spans given as a segmenter cuts
+    assert read("谁来修路灯", {0, 2, 3, 5}) == ["路灯"]
+    assert read("我爸领养老金的", {0, 2, 3, 6, 7}) == ["养老金"]
+    # without cuts every term found is read, as before
+    assert read("谁来修路灯", None) == ["修路", "路灯"]
+    # a longer term across a cut stays beside the shorter one; a term inside another stays
+    assert read("娃娃不上学", {0, 2, 3, 5}) == ["娃娃", "娃不上学"]
+    assert read("流浪狗咬人", {0, 3, 4, 5}) == ["流浪狗", "狗"]
+    # and with jieba's own cuts
+    assert read("村里路灯坏了谁来修路灯", word_cuts("村里路灯坏了谁来修路灯")[0]) == ["路灯"]
+    assert lexicon_pairs("谁来修路灯", lexicon, {0, 2, 3, 5}) == [("路灯", "城市照明设施")]
 
 
 def test_lexicon_matches_chinese_and_english_words():
@@ -385,6 +409,7 @@ def test_unlisted_matter_cues_name_nothing_the_list_holds(registry):
     ("跟人撞车了 事故定责找谁", "事故定责"), ("想考个叉车操作证", "操作证"),
     # registering tenants with the police (twenty-eighth round, from dev_citizen27)
     ("房东得给租客登记 去镇政府还是派出所", "租客登记"), ("Do I have to register my tenants somewhere?", "register my tenants"),
+    ("新房子要装电表 找谁", "装电"), ("有人偷电缆 电表也拆了 电表谁来装", "电表"),
 ])
 def test_unlisted_matters_are_recognised(question, matter):
     from assistant.search.cues import load_question_cues
@@ -401,7 +426,10 @@ def test_unlisted_matters_are_recognised(question, matter):
                                       "外地人来摆摊卖烤包子 要登记吗 去哪登记",
                                       # a couple's quarrel brought for mediation (basic-39), divorce only its
                                       # background: the marriage cue's guard
-                                      "两口子天天吵着要离婚 娃娃夹在中间可怜 村上能给调解不"])
+                                      "两口子天天吵着要离婚 娃娃夹在中间可怜 村上能给调解不",
+                                      # reading meters is only background to a stray dog (coop-19); wiring round a
+                                      # meter is stealing power (coop-91), not a connection (twenty-ninth round)
+                                      "我去抄电表，叫野狗把腿咬了，谁来抓", "有人绕过电表偷电 这个哪里说"])
 def test_listed_matters_are_not_taken_for_unlisted_ones(question):
     from assistant.search.cues import load_question_cues
 
@@ -569,6 +597,9 @@ def test_the_shipped_fact_cues_leave_alone_an_english_question_that_asks_who():
     # which office oversees … asks who handles it as well (twenty-eighth round); which office is open does not
     assert not cues.unlisted_fact("A paid weekend English class for kids: which office oversees after-school tutoring?")
     assert cues.unlisted_fact("Which office is open at the weekend?")
+    # going through the county is a route to choose, not an application that has gone through (twenty-ninth round)
+    assert not cues.unlisted_fact("Does the township organise such training, or should we go through the county?")
+    assert cues.unlisted_fact("Has my application gone through?")
 
 
 @pytest.mark.parametrize("question, fact", [
@@ -582,6 +613,9 @@ def test_the_shipped_fact_cues_leave_alone_an_english_question_that_asks_who():
     # an amount in dispute brought for mediation asks for the mediation (basic-39; nineteenth round)
     ("游客骑马摔了 和马队老板赔多少谈不拢 镇上能给调解不", False), ("骑马摔了 马队老板该赔多少", True),
     ("土地纠纷调解一般要多少天", True),  # the word alone is no request for mediation
+    # where to go, asked with 去 between (到哪去办) or with 那 typed for 哪 (twenty-ninth round, from dev_citizen24)
+    ("牛羊那个政府给补一半的保险，今年还没上，到那去办？", False), ("政府给补一半的保险 到哪去办", False),
+    ("保险政府给补一半吗", True),
 ])
 def test_chinese_fact_cues_leave_alone_a_question_that_asks_who_or_how(question, fact):
     from assistant.search.cues import load_question_cues
