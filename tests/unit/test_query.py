@@ -580,6 +580,15 @@ def test_a_guard_may_name_a_set_of_guards(tmp_path):
     cues = load_question_cues(path)
     assert cues.other_question("打了疫苗能喝酒不") and cues.other_question("can I drink after the jab")
     assert not cues.other_question("打了疫苗能喝酒不 这事谁管") and not cues.other_question("who says I can drink")
+    # a set may hold a set, and a cue's list may name a set beside single guards (twenty-ninth round: asks_who_guards)
+    path.write_text(json.dumps({"guards": {"who_zh": ".*(谁管|找谁)", "who_en": r".*\bwho\b", "who": ["who_zh", "who_en"],
+                                           "where": ".*哪里办", "asks": ["who", "where"]},
+                                "asks_other": [{"pattern": "能喝酒不", "unless": "asks"},
+                                               {"pattern": "drink", "unless": ["who", "where"]}]}), encoding="utf-8")
+    cues = load_question_cues(path)
+    for question in ("打了疫苗能喝酒不 这事谁管", "打了疫苗能喝酒不 哪里办", "who says I can drink", "drink 哪里办"):
+        assert not cues.other_question(question), question
+    assert cues.other_question("打了疫苗能喝酒不") and cues.other_question("can I drink after the jab")
     # a set that names itself is a damaged file, said as such
     from assistant.errors import DataError
 
