@@ -190,7 +190,7 @@ def whole_words(found: list[tuple[LexiconEntry, list[tuple[int, int]]]], cuts: s
         start, end = span
         return not bounded(span) and any(
             (start < s < end < e or s < start < e < end) and bounded((s, e)) and e - s >= end - start
-            for other, spans in han for s, e in spans)
+            for _, spans in han for s, e in spans)
 
     kept = []
     for entry, spans in found:
