@@ -158,14 +158,14 @@ def _occurrences(term: str, text: str, lower: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(pattern, lower)]
 
 
-def lexicon_pairs(text: str, lexicon: list[LexiconEntry], cuts: set[int] | None = None) -> list[tuple[str, str]]:
+def lexicon_pairs(text: str, lexicon: list[LexiconEntry], cuts=None) -> list[tuple[str, str]]:
     """(everyday term, official term) for every everyday term found in `text` (Chinese by substring, English by
-    word), in lexicon order. `cuts`: where a word segmenter cuts `text` (`word_cuts`); with them, a Chinese term
-    read across another term's word is left out (`whole_words`)."""
+    word), in lexicon order. `cuts`: where a word segmenter cuts `text` (`word_cuts`), or a function giving them;
+    with them, a Chinese term read only across another term's word is left out (`whole_words`)."""
     return [(entry.everyday, official) for entry in found_entries(text, lexicon, cuts) for official in entry.official]
 
 
-def found_entries(text: str, lexicon: list[LexiconEntry], cuts: set[int] | None = None) -> list[LexiconEntry]:
+def found_entries(text: str, lexicon: list[LexiconEntry], cuts=None) -> list[LexiconEntry]:
     """The lexicon entries whose everyday term occurs in `text`, in lexicon order (see `lexicon_pairs`)."""
     lower = text.lower()
     found = [(entry, spans) for entry in lexicon if (spans := _occurrences(entry.everyday, text, lower))]
@@ -174,27 +174,27 @@ def found_entries(text: str, lexicon: list[LexiconEntry], cuts: set[int] | None 
     return [entry for entry, _ in found]
 
 
-def whole_words(found: list[tuple[LexiconEntry, list[tuple[int, int]]]], cuts: set[int]):
+def whole_words(found: list[tuple[LexiconEntry, list[tuple[int, int]]]], cuts):
     """`found` (entry, its spans in the text) less the Chinese spans that are only the overlap of two words: where
-    two terms overlap in part, the one the segmenter's cuts (`cuts`) do not bound is dropped when the other is
-    bounded and at least as long — 修路灯 is 修 + 路灯 (a street lamp), not 修路 (building roads); 领养老金 is 领 +
-    养老金 (drawing a pension), not 领养 (adopting). A longer term read across a cut stays (娃娃不上学 keeps 娃不上学 beside
-    娃娃), as do terms one inside the other (流浪狗 and 狗) and terms neither or both bounded. An entry stays while
-    any of its spans does."""
-    han = [(entry, spans) for entry, spans in found if _HAN.search(entry.everyday)]
+    two terms overlap in part, the one the segmenter's cuts (`cuts`, or a function giving them, called only when two
+    terms do overlap in part) do not bound is dropped when the other is bounded and at least as long — 修路灯 is 修 +
+    路灯 (a street lamp), not 修路 (building roads); 领养老金 is 领 + 养老金 (drawing a pension), not 领养 (adopting). A
+    longer term read across a cut stays (娃娃不上学 keeps 娃不上学 beside 娃娃), as do terms one inside the other (流浪狗
+    and 狗) and terms neither or both bounded. An entry stays while any of its spans does."""
+    han = [span for entry, spans in found if _HAN.search(entry.everyday) for span in spans]
+    overlaps = [(a, b) for a in han for b in han if a[0] < b[0] < a[1] < b[1]]
+    if not overlaps:
+        return found
+    cuts = cuts() if callable(cuts) else cuts
 
     def bounded(span):
         return span[0] in cuts and span[1] in cuts
 
-    def split(span):
-        start, end = span
-        return not bounded(span) and any(
-            (start < s < end < e or s < start < e < end) and bounded((s, e)) and e - s >= end - start
-            for _, spans in han for s, e in spans)
-
+    split = {one for pair in overlaps for one, other in (pair, pair[::-1])
+             if not bounded(one) and bounded(other) and other[1] - other[0] >= one[1] - one[0]}
     kept = []
     for entry, spans in found:
-        left = [span for span in spans if not split(span)] if _HAN.search(entry.everyday) else spans
+        left = [span for span in spans if span not in split] if _HAN.search(entry.everyday) else spans
         if left:
             kept.append((entry, left))
     return kept

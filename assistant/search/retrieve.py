@@ -239,12 +239,11 @@ class Retriever:
         relay = self.cues.relay_frame(text) if self.config.relay else ""
         text = text[len(relay):]
         query = Query(question=text, truncated=truncated, lang=language(text), relay=relay)
-        # where jieba cuts the question, and the words it made up (lexicon reading and typo matching both read them)
-        segmented = (word_cuts(text, self.pinyin.known if self.pinyin else frozenset(), self.cutter)
-                     if (self.config.pinyin and self.pinyin) or (self.config.lexicon and self.config.whole_words) else None)
+        # where jieba cuts the question, and the words it made up: cut once, when typo matching or two overlapping
+        # lexicon terms need it
+        segmented = functools.cache(lambda: word_cuts(text, self.pinyin.known if self.pinyin else frozenset(), self.cutter))
         if self.config.lexicon and self.lexicon:
-            cuts = segmented[0] if self.config.whole_words else None
-            found = found_entries(text, self.lexicon, cuts)
+            found = found_entries(text, self.lexicon, (lambda: segmented()[0]) if self.config.whole_words else None)
             pairs = [(entry.everyday, official) for entry in found for official in entry.official]
             query.expansions = list(dict.fromkeys(official for _, official in pairs))
             query.readings += pairs
@@ -252,7 +251,7 @@ class Retriever:
                 other = rewritten(text, found)
                 query.rewrite = other if other != text else ""
         if self.config.pinyin and self.pinyin:
-            cuts, made_up = segmented
+            cuts, made_up = segmented()
             across = self.config.typo_across_cuts
             reads = functools.partial(fluency, cutter=self.cutter)
             pairs = self.pinyin.correction_pairs(text, cuts, made_up, reads if across > 0 else None, across)
